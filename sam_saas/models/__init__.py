@@ -1,0 +1,29 @@
+"""The vendor-neutral SAM domain models, one module per concern."""
+
+from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
+from .choices import Provider
+from .connections import ConnectionAlias
+from .jobs import JobRun
+from .people import Person
+from .profiles import IntegrationProfile
+from .rules import (
+    SubscriptionIdentifierExclusionRule,
+    SubscriptionUserExclusionRule,
+    UserResolutionRule,
+)
+from .subscriptions import SoftwareSubscription
+
+__all__ = [
+    "ConnectionAlias",
+    "IntegrationProfile",
+    "JobRun",
+    "Person",
+    "Provider",
+    "Publisher",
+    "SoftwareModel",
+    "SoftwareSubscription",
+    "SubscriptionIdentifier",
+    "SubscriptionIdentifierExclusionRule",
+    "SubscriptionUserExclusionRule",
+    "UserResolutionRule",
+]

@@ -1,0 +1,87 @@
+"""The software catalog: publishers, software models and the vendor identifiers mapped to them."""
+
+from django.db import models, transaction
+from django.utils import timezone
+
+
+class Publisher(models.Model):
+    """A software publisher, for example Calendly."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class SoftwareModel(models.Model):
+    """Publisher + product + edition, e.g. Calendly / Calendly / Teams. Entitlements and cost
+    are attached to a software model, so every subscription should end up on one."""
+
+    publisher = models.ForeignKey(Publisher, on_delete=models.PROTECT, related_name="models")
+    product = models.CharField(max_length=200)
+    edition = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["publisher__name", "product", "edition"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publisher", "product", "edition"],
+                name="%(app_label)s_%(class)s_unique_publisher_product_edition",
+            )
+        ]
+
+    def __str__(self):
+        parts = [self.publisher.name, self.product]
+        if self.edition:
+            parts.append(self.edition)
+        return " / ".join(parts)
+
+
+class SubscriptionIdentifier(models.Model):
+    """A vendor's licence or plan identifier (e.g. ``calendly-teams``).
+
+    A known identifier maps to a software model. One without a model is *unrecognized* and is
+    listed for a SAM manager to map; mapping re-points every subscription carrying it."""
+
+    provider = models.CharField(max_length=40)
+    value = models.CharField(max_length=200)
+    software_model = models.ForeignKey(
+        SoftwareModel,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="identifiers",
+        help_text="Empty while the identifier is unrecognized.",
+    )
+    first_seen_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["provider", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "value"], name="%(app_label)s_%(class)s_unique_provider_value"
+            )
+        ]
+
+    def __str__(self):
+        return self.value
+
+    @property
+    def is_recognized(self) -> bool:
+        return self.software_model_id is not None
+
+    def map_to(self, software_model) -> int:
+        """Map this identifier to ``software_model`` and re-point all its subscriptions in one
+        UPDATE. Returns the number of subscriptions re-pointed."""
+        from .subscriptions import SoftwareSubscription
+
+        with transaction.atomic():
+            type(self).objects.filter(pk=self.pk).update(software_model=software_model)
+            self.software_model = software_model
+            return SoftwareSubscription.objects.filter(identifier_id=self.pk).update(
+                software_model=software_model
+            )

@@ -1,0 +1,92 @@
+"""Job runs: the record every scheduled or manual job leaves behind ("scheduled job results")."""
+
+from django.db import models
+from django.utils import timezone
+
+from .profiles import IntegrationProfile
+
+
+class JobRun(models.Model):
+    """One run of one job. Typed counters, progress, the error and a troubleshooting hint, so
+    a SAM manager can filter failures and an operator knows what to fix.
+
+    A partial unique constraint allows at most one queued or running run per profile and kind,
+    which is what keeps two refreshes of one profile from ever running at once."""
+
+    class Kind(models.TextChoices):
+        DOWNLOAD = "download", "Refresh subscriptions"
+        ACTIVITY = "activity", "Refresh activity"
+        CANDIDATES = "candidates", "Identify reclamation candidates"
+        RECLAIM = "reclaim", "Reclaim subscriptions"
+        RECONCILE = "reconcile", "Reconcile"
+        VALIDATE = "validate", "Validate connection"
+
+    class Trigger(models.TextChoices):
+        SCHEDULE = "schedule", "Schedule"
+        MANUAL = "manual", "Manual (admin)"
+        COMMAND = "command", "Command line"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    OPEN_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    profile = models.ForeignKey(
+        IntegrationProfile,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="job_runs",
+        help_text="Empty for global jobs.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
+    queued_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    removed = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    rate_limit_waits = models.PositiveIntegerField(default=0)
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done, 0-100.")
+    progress_message = models.CharField(max_length=300, blank=True)
+    error_class = models.CharField(max_length=120, blank=True)
+    error_message = models.TextField(blank=True)
+    hint = models.TextField("troubleshooting hint", blank=True)
+    warnings = models.JSONField(default=list, blank=True)
+    task_id = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-queued_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["profile", "kind"],
+                condition=models.Q(status__in=["queued", "running"], profile__isnull=False),
+                name="%(app_label)s_%(class)s_one_open_per_profile_kind",
+            ),
+            models.UniqueConstraint(
+                fields=["kind"],
+                condition=models.Q(status__in=["queued", "running"], profile__isnull=True),
+                name="%(app_label)s_%(class)s_one_open_global_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "queued_at"], name="sam_jobrun_status_idx"),
+        ]
+
+    def __str__(self):
+        scope = self.profile.name if self.profile_id else "all profiles"
+        return f"{self.get_kind_display()} · {scope} · {self.get_status_display()}"
+
+    @property
+    def duration(self):
+        if self.started_at and self.finished_at:
+            return self.finished_at - self.started_at
+        return None

@@ -1,0 +1,104 @@
+"""Settings: embedded defaults, and production that refuses to start without its secrets."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "x" * 64 + "-prod-secret-for-the-check-deploy-test-only",
+    "DJANGO_ALLOWED_HOSTS": "sam.example.com",
+    "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+    "DATABASE_URL": "sqlite:////tmp/sam-check-deploy.sqlite3",
+}
+
+
+def manage(*args, env_extra=None, drop=()):
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "FIELD_ENCRYPTION_KEYS"):
+        env.pop(name, None)
+    env.update(env_extra or {})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_it_passes_check_deploy_with_a_complete_production_environment():
+    result = manage(
+        "check", "--deploy", "--settings=config.settings.production", env_extra=PRODUCTION_ENV
+    )
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" not in result.stderr + result.stdout
+    assert "no issues" in result.stdout
+
+
+def test_it_refuses_to_start_production_without_each_secret():
+    for missing in (
+        "DJANGO_SECRET_KEY",
+        "FIELD_ENCRYPTION_KEYS",
+        "DATABASE_URL",
+        "DJANGO_ALLOWED_HOSTS",
+    ):
+        env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+        result = manage("check", "--settings=config.settings.production", env_extra=env)
+        assert result.returncode != 0, missing
+        assert missing in result.stderr, (missing, result.stderr[-500:])
+
+
+def test_it_runs_tasks_inline_without_a_broker_and_on_workers_with_one():
+    code = "from django.conf import settings; print(settings.CELERY_TASK_ALWAYS_EAGER, settings.DATABASES['default']['ENGINE'], settings.EMAIL_BACKEND)"
+    local = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env_extra={"DJANGO_SETTINGS_MODULE": "config.settings.local"},
+    )
+    assert local.returncode == 0, local.stderr
+    assert local.stdout.split() == [
+        "True",
+        "django.db.backends.sqlite3",
+        "django.core.mail.backends.console.EmailBackend",
+    ]
+    with_broker = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env_extra={
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "REDIS_URL": "redis://127.0.0.1:6379/0",
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/sam",
+            "EMAIL_URL": "smtp+tls://user:pw@mail.example.com:587",
+        },
+    )
+    assert with_broker.stdout.split() == [
+        "False",
+        "django.db.backends.postgresql",
+        "django.core.mail.backends.smtp.EmailBackend",
+    ]
+
+
+def test_it_reads_a_list_of_encryption_keys():
+    keys = [Fernet.generate_key().decode(), Fernet.generate_key().decode()]
+    code = "from django.conf import settings; print(len(settings.FIELD_ENCRYPTION_KEYS))"
+    result = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        env_extra={
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "FIELD_ENCRYPTION_KEYS": ",".join(keys),
+        },
+    )
+    assert result.stdout.strip() == "2", result.stderr
