@@ -7,3 +7,11 @@ class CalendlyIntegrationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "calendly_integration"
     verbose_name = "Calendly"
+
+    def ready(self):
+        from sam_saas import connectors
+
+        from .connector import CalendlyConnector
+        from .constants import PROVIDER
+
+        connectors.register(PROVIDER, CalendlyConnector)

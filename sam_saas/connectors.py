@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -61,6 +62,8 @@ class ConnectionCheck:
 
 class Connector(Protocol):
     provider: str
+    # Shown on the reclaim confirmation page: what removing a seat does at this vendor.
+    reclaim_effect_text: str
 
     def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck: ...
 
@@ -69,6 +72,11 @@ class Connector(Protocol):
     def pull_activity(self, profile: IntegrationProfile, job: JobRun) -> None: ...
 
     def reclaim_subscription(self, subscription: SoftwareSubscription) -> ReclaimOutcome: ...
+
+    def latest_activity(self, subscription: SoftwareSubscription) -> datetime | None:
+        """The holder's newest activity at the vendor since the recorded one: the final check
+        right before a seat is removed."""
+        ...
 
     def protection_reason(self, subscription: SoftwareSubscription) -> str:
         """Why the vendor will never let this seat be removed (e.g. the organization owner),

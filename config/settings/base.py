@@ -140,3 +140,14 @@ LOGGING = {
         "django.db.backends": {"level": "INFO"},
     },
 }
+
+# The OAuth callback URL registered in Calendly's developer portal. Empty: derived from the
+# request (fine on a laptop); set it in production behind a proxy.
+CALENDLY_REDIRECT_URI = env("CALENDLY_REDIRECT_URI", default="")
+
+# Calendly client tuning (timeouts, retries, backoff). Tests shorten the waits.
+CALENDLY_CLIENT = {
+    "connect_timeout": env.float("CALENDLY_CONNECT_TIMEOUT", default=5.0),
+    "read_timeout": env.float("CALENDLY_READ_TIMEOUT", default=30.0),
+    "max_retries": env.int("CALENDLY_MAX_RETRIES", default=5),
+}

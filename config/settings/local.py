@@ -3,6 +3,8 @@
 The fixed keys below are for local use only; production.py has no defaults for secrets.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import env
 
@@ -16,3 +18,7 @@ FIELD_ENCRYPTION_KEYS = env.list(
     # A well-known development key: anything encrypted with it is not secret.
     default=["bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="],
 )
+
+# requests-oauthlib refuses plain-http token URLs; the fake Calendly serves http on loopback.
+# Never set this in production.
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")

@@ -4,6 +4,8 @@ DATABASE_URL and REDIS_URL still come from the environment, so CI runs the same 
 PostgreSQL and Redis while a newcomer runs it on SQLite.
 """
 
+import os
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, DATABASES, env
 
@@ -21,3 +23,17 @@ CELERY_TASK_ALWAYS_EAGER = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
+
+# requests-oauthlib refuses plain-http token URLs; the fake Calendly serves http on loopback.
+# Never set this in production.
+os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+
+# Real HTTP to the fake Calendly, but no multi-second backoffs in the suite.
+CALENDLY_CLIENT = {
+    "connect_timeout": 2.0,
+    "read_timeout": 5.0,
+    "max_retries": 3,
+    "backoff_base": 0.01,
+    "backoff_cap": 0.05,
+    "rate_limit_cap": 0.05,
+}

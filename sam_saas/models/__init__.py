@@ -3,6 +3,7 @@
 from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
 from .choices import Provider
 from .connections import ConnectionAlias
+from .entitlements import Entitlement
 from .jobs import JobRun
 from .people import Person
 from .profiles import IntegrationProfile
@@ -15,6 +16,7 @@ from .subscriptions import SoftwareSubscription
 
 __all__ = [
     "ConnectionAlias",
+    "Entitlement",
     "IntegrationProfile",
     "JobRun",
     "Person",

@@ -82,7 +82,17 @@ class SoftwareSubscription(models.Model):
     first_seen_at = models.DateTimeField(default=timezone.now)
     last_seen_at = models.DateTimeField(default=timezone.now)
     last_activity_at = models.DateTimeField(null=True, blank=True)
-    last_activity_source = models.CharField(max_length=60, blank=True)
+    last_activity_source = models.CharField(
+        max_length=60,
+        blank=True,
+        help_text="Where the last activity was learnt, e.g. the activity log.",
+    )
+    last_activity_evidence = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The vendor record proving the last activity (activity-log entry or event URI).",
+    )
+    last_login_at = models.DateTimeField(null=True, blank=True)
     excluded_from_cost = models.BooleanField(default=False)
     cost_exclusion_reason = models.CharField(max_length=300, blank=True)
     excluded_from_reclamation = models.BooleanField(default=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from ..connectors import ConnectorError, get_connector
+from ..connectors import ConnectionCheck, ConnectorError, get_connector
 from ..models import ConnectionAlias, IntegrationProfile, JobRun
 
 
@@ -12,10 +12,17 @@ def validate_profile_connection(profile: IntegrationProfile, run: JobRun | None 
     """Ask the connector to check the credentials, store what it learnt (organization, plan,
     scopes) and raise :class:`ConnectorError` when the connection cannot be used."""
     check = get_connector(profile.provider).validate_connection(profile)
+    return record_check(profile, check, run)
+
+
+def record_check(profile: IntegrationProfile, check: ConnectionCheck, run: JobRun | None = None):
+    """Store a connector's verdict on the alias and profile; raise when it is negative. Shared
+    by the "Validate connection" action and every refresh, which validates first."""
     now = timezone.now()
     alias = profile.alias
     if check.ok:
         ConnectionAlias.objects.filter(pk=alias.pk).update(
+            connection_status=ConnectionAlias.ConnectionStatus.CONNECTED,
             granted_scopes=check.scopes,
             last_validated_at=now,
             account_uri=check.account,

@@ -240,6 +240,7 @@ def apply_rules(profile: IntegrationProfile, batch_size: int = 1000) -> ApplyRes
         engine.prefetch(s.user_principal_name for s in batch)
         dirty = []
         for sub in batch:
+            sub.profile = profile  # one shared instance: no query per seat for the alias
             reason = protection(sub) if protection else ""
             if engine.apply(sub, vendor_protection=reason):
                 dirty.append(sub)

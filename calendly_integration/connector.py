@@ -1,0 +1,36 @@
+"""The Calendly connector: the three processes behind the vendor-neutral registry."""
+
+from __future__ import annotations
+
+from sam_saas.connectors import ConnectionCheck, ReclaimOutcome
+from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription
+
+from . import activity, connection, download, reclaim
+from .constants import PROVIDER
+
+
+class CalendlyConnector:
+    provider = PROVIDER
+    reclaim_effect_text = reclaim.EFFECT_TEXT
+
+    def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck:
+        return connection.validate(profile)
+
+    def download_subscriptions(self, profile: IntegrationProfile, run: JobRun) -> None:
+        download.download_subscriptions(profile, run)
+
+    def pull_activity(self, profile: IntegrationProfile, run: JobRun) -> None:
+        activity.pull_activity(profile, run)
+
+    def latest_activity(self, subscription: SoftwareSubscription):
+        return activity.latest_activity(subscription)
+
+    def reclaim_subscription(self, subscription: SoftwareSubscription) -> ReclaimOutcome:
+        return reclaim.reclaim_subscription(subscription)
+
+    def protection_reason(self, subscription: SoftwareSubscription) -> str:
+        return download.protection_reason(
+            subscription.role,
+            subscription.external_user_id,
+            subscription.profile.alias.account_uri,
+        )

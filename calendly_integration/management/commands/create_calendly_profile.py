@@ -1,0 +1,119 @@
+"""``manage.py create_calendly_profile NAME (--token T | --client-id ID --client-secret S)``."""
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.urls import reverse
+
+from sam_saas.connectors import ConnectorError
+from sam_saas.models import ConnectionAlias, IntegrationProfile
+from sam_saas.services.connections import validate_profile_connection
+
+from ...constants import PROVIDER
+
+
+class Command(BaseCommand):
+    help = (
+        "Create a Calendly integration profile. With --token: a published profile on its own "
+        "personal-access-token alias, validated at once. With --client-id/--client-secret (or "
+        "--parent): an OAuth profile, and the URL that connects it."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("name")
+        parser.add_argument("--token", help="A Calendly personal access token.")
+        parser.add_argument("--client-id")
+        parser.add_argument("--client-secret")
+        parser.add_argument("--parent", help="An existing parent alias holding the OAuth app.")
+        parser.add_argument("--api-url", default="", help="Default: https://api.calendly.com")
+        parser.add_argument("--auth-url", default="", help="Default: https://auth.calendly.com")
+        parser.add_argument(
+            "--site-url", default="http://127.0.0.1:8000", help="Where this product is served."
+        )
+        parser.add_argument(
+            "--no-validate", action="store_true", help="Do not call Calendly now (token mode)."
+        )
+
+    def handle(self, *args, name, token, client_id, client_secret, parent, **opts):
+        if IntegrationProfile.objects.filter(name=name).exists():
+            raise CommandError(f"A profile named {name!r} already exists.")
+        if ConnectionAlias.objects.filter(name=name).exists():
+            raise CommandError(f"An alias named {name!r} already exists.")
+        if token and (client_id or client_secret or parent):
+            raise CommandError("Give either --token or the OAuth options, not both.")
+        if token:
+            return self._personal_token(name, token, opts)
+        if parent or (client_id and client_secret):
+            return self._oauth(name, client_id, client_secret, parent, opts)
+        raise CommandError("Give --token, or --client-id and --client-secret, or --parent.")
+
+    def _personal_token(self, name, token, opts):
+        with transaction.atomic():
+            alias = ConnectionAlias.objects.create(
+                name=name,
+                provider=PROVIDER,
+                auth_type=ConnectionAlias.AuthType.PERSONAL_TOKEN,
+                api_base_url=opts["api_url"],
+                access_token=token,
+            )
+            profile = IntegrationProfile.objects.create(
+                name=name,
+                provider=PROVIDER,
+                alias=alias,
+                status=IntegrationProfile.Status.PUBLISHED,
+            )
+        self.stdout.write(f"Created published profile {name!r} on alias {alias.name!r}.")
+        if opts["no_validate"]:
+            return
+        try:
+            check = validate_profile_connection(profile)
+        except ConnectorError as exc:
+            raise CommandError(
+                f"The profile was created, but the connection does not work: {exc}\n"
+                f"Hint: {exc.hint}"
+            ) from exc
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Connected to {check.organization_name} (plan {check.plan}) as {check.account}."
+            )
+        )
+        for warning in check.warnings:
+            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
+
+    def _oauth(self, name, client_id, client_secret, parent_name, opts):
+        with transaction.atomic():
+            if parent_name:
+                try:
+                    parent = ConnectionAlias.objects.get(name=parent_name, parent__isnull=True)
+                except ConnectionAlias.DoesNotExist:
+                    raise CommandError(f"No top-level alias named {parent_name!r}.") from None
+                if client_id or client_secret:
+                    parent.client_id = client_id or parent.client_id
+                    parent.client_secret = client_secret or parent.client_secret
+                    parent.save()
+            else:
+                parent = ConnectionAlias.objects.create(
+                    name=f"{name} (OAuth app)",
+                    provider=PROVIDER,
+                    auth_type=ConnectionAlias.AuthType.OAUTH2,
+                    api_base_url=opts["api_url"],
+                    auth_base_url=opts["auth_url"],
+                    client_id=client_id,
+                    client_secret=client_secret,
+                )
+            alias = ConnectionAlias.objects.create(
+                name=name,
+                parent=parent,
+                provider=PROVIDER,
+                auth_type=ConnectionAlias.AuthType.OAUTH2,
+                api_base_url=opts["api_url"] if parent_name else "",
+                auth_base_url=opts["auth_url"] if parent_name else "",
+            )
+            profile = IntegrationProfile.objects.create(name=name, provider=PROVIDER, alias=alias)
+        site = opts["site_url"].rstrip("/")
+        self.stdout.write(
+            f"Created draft profile {name!r} on child alias {alias.name!r} of {parent.name!r}.\n"
+            f"Register this redirect URL in Calendly's developer portal: "
+            f"{site}{reverse('calendly:oauth-callback')}\n"
+            f"Then open this URL (signed in to the admin) to connect it:\n"
+            f"{site}{reverse('calendly:connect-profile', args=[profile.pk])}"
+        )

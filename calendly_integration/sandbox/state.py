@@ -1,0 +1,728 @@
+"""In-memory data of the fake Calendly: organizations, users, memberships, invitations, tokens.
+
+Everything lives in one :class:`SandboxState` guarded by one re-entrant lock (``state.lock``):
+the HTTP threads and the test code that inspects or mutates the state take it around every
+change. Objects use ``__slots__`` and compact arrays (activity, events) so that an organization
+with 100,000 members stays small and starts in seconds.
+
+Resource URIs always use Calendly's public form (``https://api.calendly.com/...``) whatever host
+the sandbox listens on, like the real API, so clients must strip URIs to UUIDs for path
+parameters exactly as they would against Calendly.
+"""
+
+from __future__ import annotations
+
+import bisect
+import collections
+import hashlib
+import math
+import secrets
+import threading
+import time
+from array import array
+from collections.abc import Iterable
+from typing import Any
+
+from .faults import Faults
+
+PUBLIC_BASE = "https://api.calendly.com"
+
+# Reference: https://developer.calendly.com/docs/authentication/scopes
+ALL_SCOPES: tuple[str, ...] = (
+    "users:read",
+    "organizations:read",
+    "organizations:write",
+    "activity_log:read",
+    "scheduled_events:read",
+)
+# Reference: https://developer.calendly.com/api-docs/calendly-api/organizations/get-organization
+PLANS: tuple[str, ...] = ("basic", "essentials", "standard", "professional", "teams", "enterprise")
+ROLES: tuple[str, ...] = ("owner", "admin", "user")
+
+ACCESS_TOKEN_TTL = 7200  # Calendly access tokens live two hours.
+AUTH_CODE_TTL = 600  # Authorization codes live ten minutes.
+ACTIVITY_RETENTION_DAYS = 90  # The activity log keeps 90 days.
+# Reference: https://developer.calendly.com/api-docs/overview/rate-limits
+PAID_RATE_LIMIT = 500
+FREE_RATE_LIMIT = 50
+DISABLED_RATE_LIMIT = 1_000_000
+TOKEN_REQUESTS_PER_MINUTE = 8
+RATE_WINDOW = 60
+REQUEST_LOG_SIZE = 10_000
+
+DEFAULT_CLIENT_ID = "sandbox-client"
+DEFAULT_CLIENT_SECRET = "sandbox-secret"
+
+
+class User:
+    __slots__ = (
+        "uuid",
+        "name",
+        "slug",
+        "email",
+        "timezone",
+        "avatar_url",
+        "created_at",
+        "updated_at",
+        "organization",
+    )
+
+    def __init__(self, uuid, name, slug, email, timezone, avatar_url, created_at, updated_at, org):
+        self.uuid = uuid
+        self.name = name
+        self.slug = slug
+        self.email = email
+        self.timezone = timezone
+        self.avatar_url = avatar_url
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.organization = org  # current_organization
+
+    @property
+    def uri(self) -> str:
+        return f"{PUBLIC_BASE}/users/{self.uuid}"
+
+    def __repr__(self) -> str:
+        return f"<User {self.email}>"
+
+
+class Membership:
+    __slots__ = (
+        "uuid",
+        "user",
+        "organization",
+        "role",
+        "created_at",
+        "updated_at",
+        "seq",
+        "json",
+    )
+
+    def __init__(self, uuid, user, org, role, created_at, updated_at, seq):
+        self.uuid = uuid
+        self.user = user
+        self.organization = org
+        self.role = role
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.seq = seq
+        self.json: bytes | None = None  # cached serialized resource, cleared on change
+
+    @property
+    def uri(self) -> str:
+        return f"{PUBLIC_BASE}/organization_memberships/{self.uuid}"
+
+    def __repr__(self) -> str:
+        return f"<Membership {self.user.email} {self.role}>"
+
+
+class ActivityLog:
+    """Activity log entries of one organization as parallel arrays sorted by time (about 20
+    bytes an entry). Entry ``i`` has ``seq = i + 1``; ``user[i]`` indexes
+    ``Organization.seeded_users`` (``-1`` = Calendly System)."""
+
+    __slots__ = ("ts", "user", "kind", "detail")
+
+    def __init__(self, rows: list[tuple]):
+        self.ts = array("d", (r[0] for r in rows))
+        self.user = array("i", (r[1] for r in rows))
+        self.kind = array("b", (r[2] for r in rows))
+        self.detail = array("b", (r[3] for r in rows))
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+
+class EventLog:
+    """Scheduled events of one organization as parallel arrays sorted by start time."""
+
+    __slots__ = ("start", "host", "cohost", "type", "canceled", "created", "location")
+
+    def __init__(self, rows: list[tuple]):
+        self.start = array("d", (r[0] for r in rows))
+        self.host = array("i", (r[1] for r in rows))
+        self.cohost = array("i", (r[2] for r in rows))
+        self.type = array("b", (r[3] for r in rows))
+        self.canceled = array("b", (r[4] for r in rows))
+        self.created = array("d", (r[5] for r in rows))
+        self.location = array("b", (r[6] for r in rows))
+
+    def __len__(self) -> int:
+        return len(self.start)
+
+
+class Invitation:
+    __slots__ = (
+        "uuid",
+        "uri",
+        "organization",
+        "email",
+        "status",
+        "created_at",
+        "updated_at",
+        "last_sent_at",
+        "user",
+        "seq",
+    )
+
+    def __init__(self, uuid, org, email, status, created_at, updated_at, last_sent_at, user, seq):
+        self.uuid = uuid
+        self.uri = f"{org.uri}/invitations/{uuid}"
+        self.organization = org
+        self.email = email
+        self.status = status
+        self.created_at = created_at
+        self.updated_at = updated_at
+        self.last_sent_at = last_sent_at
+        self.user = user
+        self.seq = seq
+
+    def __repr__(self) -> str:
+        return f"<Invitation {self.email} {self.status}>"
+
+
+class Organization:
+    """One Calendly organization. ``members`` and ``member_seqs`` are kept sorted by ``seq``
+    (creation order) so a page is a bisect plus a slice, whatever the size."""
+
+    def __init__(self, uuid: str, name: str, domain: str, plan: str, seed: int, created_at: float):
+        self.uuid = uuid
+        self.uri = f"{PUBLIC_BASE}/organizations/{uuid}"
+        self.name = name
+        self.domain = domain
+        self.plan = plan
+        self.stage: str | None = None  # None = derived from the plan
+        self.seed = seed
+        self.created_at = created_at
+        self.updated_at = created_at
+        self.scim_enabled = False
+        self.members: list[Membership] = []
+        self.member_seqs: list[int] = []
+        self.by_user: dict[str, Membership] = {}
+        self.by_email: dict[str, Membership] = {}
+        self.invitations: dict[str, Invitation] = {}
+        self.owner_membership: Membership | None = None
+        self.owner_token: str | None = None
+        self.admin_token: str | None = None
+        self.user_token: str | None = None
+        self.version = 0  # bumped on membership changes; part of listing cache keys
+        self.next_seq = 1
+        # Lazily generated activity (see seeding.ensure_activity).
+        self.seeded_users: list[User] = []
+        self.anchor = created_at
+        self.activity: ActivityLog | None = None
+        self.events: EventLog | None = None
+        self.seeded_index: dict[str, int] | None = None
+
+    @property
+    def owner(self) -> User | None:
+        return self.owner_membership.user if self.owner_membership else None
+
+    @property
+    def current_stage(self) -> str:
+        if self.stage:
+            return self.stage
+        return "free" if self.plan == "basic" else "paid"
+
+    @property
+    def member_count(self) -> int:
+        return len(self.members)
+
+    def membership_of(self, user: User | None) -> Membership | None:
+        return self.by_user.get(user.uuid) if user is not None else None
+
+    def role_of(self, user: User | None) -> str | None:
+        membership = self.membership_of(user)
+        return membership.role if membership else None
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.name!r} {self.plan} members={len(self.members)}>"
+
+
+class Token:
+    """An access token: a personal access token (``kind="pat"``, no expiry unless given) or an
+    OAuth access token (``kind="oauth"``)."""
+
+    __slots__ = (
+        "value",
+        "kind",
+        "user",
+        "organization",
+        "scopes",
+        "created_at",
+        "expires_at",
+        "client_id",
+        "refresh",
+    )
+
+    def __init__(
+        self, value, kind, user, org, scopes, created_at, expires_at, client_id=None, refresh=None
+    ):
+        self.value = value
+        self.kind = kind
+        self.user = user
+        self.organization = org
+        self.scopes = frozenset(scopes)
+        self.created_at = created_at
+        self.expires_at = expires_at
+        self.client_id = client_id
+        self.refresh = refresh
+
+
+class RefreshToken:
+    __slots__ = ("value", "user", "organization", "scopes", "client_id", "access", "alive")
+
+    def __init__(self, value, user, org, scopes, client_id, access):
+        self.value = value
+        self.user = user
+        self.organization = org
+        self.scopes = frozenset(scopes)
+        self.client_id = client_id
+        self.access = access
+        self.alive = True
+
+
+class OAuthClient:
+    __slots__ = ("client_id", "client_secret", "redirect_uris", "name", "scopes")
+
+    def __init__(self, client_id, client_secret, redirect_uris, name, scopes):
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.redirect_uris = list(redirect_uris or [])
+        self.name = name
+        self.scopes = tuple(scopes or ALL_SCOPES)
+
+
+class AuthCode:
+    __slots__ = (
+        "value",
+        "client_id",
+        "redirect_uri",
+        "challenge",
+        "method",
+        "user",
+        "organization",
+        "scopes",
+        "expires_at",
+        "used",
+        "issued",
+    )
+
+    def __init__(
+        self, value, client_id, redirect_uri, challenge, method, user, org, scopes, expires_at
+    ):
+        self.value = value
+        self.client_id = client_id
+        self.redirect_uri = redirect_uri
+        self.challenge = challenge
+        self.method = method
+        self.user = user
+        self.organization = org
+        self.scopes = tuple(scopes)
+        self.expires_at = expires_at
+        self.used = False
+        self.issued: list[str] = []  # tokens issued from this code (revoked on code reuse)
+
+
+class SandboxState:
+    """All sandbox data plus the operations tests use to shape it.
+
+    Every public method takes ``self.lock``; objects may be passed as instances, URIs or UUIDs.
+    """
+
+    def __init__(self, faults: Faults | None = None, rate_limit: int | None = None):
+        self.lock = threading.RLock()
+        self.faults = faults if faults is not None else Faults()
+        self.rate_limit = rate_limit
+        self.organizations: dict[str, Organization] = {}
+        self.users: dict[str, User] = {}
+        self.memberships: dict[str, Membership] = {}
+        self.tokens: dict[str, Token] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
+        self.oauth_clients: dict[str, OAuthClient] = {}
+        self.auth_codes: dict[str, AuthCode] = {}
+        self.default_org: Organization | None = None
+        self.token_requests = 0
+        self.request_log: list[tuple[str, str, int]] = []
+        self.page_secret = secrets.token_bytes(32)
+        self.listing_cache: collections.OrderedDict = collections.OrderedDict()
+        self._rate_windows: dict[str, list] = {}
+        self._token_times: dict[str, collections.deque] = {}
+        self.register_oauth_client(
+            DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, name="Sandbox demo app"
+        )
+
+    # -- organizations ------------------------------------------------------------------------
+    def add_organization(
+        self,
+        name: str = "Acme Demo",
+        members: int = 250,
+        plan: str = "enterprise",
+        seed: int = 1,
+        *,
+        scim_enabled: bool = False,
+        domain: str | None = None,
+    ) -> Organization:
+        """Seed a new organization deterministically from ``seed`` (see ``seeding.py``)."""
+        from .seeding import seed_organization
+
+        with self.lock:
+            org = seed_organization(
+                self, name=name, members=members, plan=plan, seed=seed, domain=domain
+            )
+            org.scim_enabled = scim_enabled
+            if self.default_org is None:
+                self.default_org = org
+            return org
+
+    def set_plan(self, org, plan: str, stage: str | None = None) -> Organization:
+        """Switch the plan (e.g. to "teams" to make the activity log answer 403)."""
+        if plan not in PLANS:
+            raise ValueError(f"unknown plan {plan!r}; known: {PLANS}")
+        with self.lock:
+            org = self.get_org(org)
+            org.plan = plan
+            org.stage = stage
+            org.updated_at = time.time()
+            return org
+
+    def set_scim(self, org, enabled: bool = True) -> Organization:
+        with self.lock:
+            org = self.get_org(org)
+            org.scim_enabled = bool(enabled)
+            return org
+
+    # -- members ------------------------------------------------------------------------------
+    def add_member(
+        self, org, email: str, name: str | None = None, role: str = "user"
+    ) -> Membership:
+        """Add a new user + membership (created now). A pending invitation for the same e-mail
+        becomes accepted, like it does when the invitee signs up."""
+        from .seeding import new_user
+
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self.lock:
+            org = self.get_org(org)
+            if email.lower() in org.by_email:
+                raise ValueError(f"{email} is already a member of {org.name}")
+            now = time.time()
+            user = new_user(
+                self, org, email=email, name=name or email.split("@")[0], created_at=now
+            )
+            membership = self._attach(org, user, "user", now)
+            for invitation in org.invitations.values():
+                if invitation.email.lower() == email.lower() and invitation.status == "pending":
+                    invitation.status = "accepted"
+                    invitation.user = user
+                    invitation.updated_at = now
+            if role == "owner":
+                self.set_owner(org, user)
+            elif role != "user":
+                self.set_role(org, user, role)
+            return membership
+
+    def _attach(
+        self,
+        org: Organization,
+        user: User,
+        role: str,
+        created_at: float,
+        updated_at: float | None = None,
+        *,
+        uuid: str | None = None,
+    ) -> Membership:
+        """Create a membership with the next ``seq`` (callers hold the lock)."""
+        from .seeding import new_uuid
+
+        seq = org.next_seq
+        org.next_seq += 1
+        membership = Membership(
+            uuid or new_uuid(), user, org, role, created_at, updated_at or created_at, seq
+        )
+        org.members.append(membership)
+        org.member_seqs.append(seq)
+        org.by_user[user.uuid] = membership
+        org.by_email[user.email.lower()] = membership
+        self.memberships[membership.uuid] = membership
+        if role == "owner":
+            org.owner_membership = membership
+        org.version += 1
+        return membership
+
+    def remove_member(self, org, membership) -> Membership:
+        """Remove a membership (the API's DELETE does the same after its permission checks)."""
+        with self.lock:
+            org = self.get_org(org)
+            membership = self.get_membership(membership)
+            if membership.organization is not org:
+                raise ValueError("membership belongs to another organization")
+            index = bisect.bisect_left(org.member_seqs, membership.seq)
+            del org.members[index]
+            del org.member_seqs[index]
+            org.by_user.pop(membership.user.uuid, None)
+            org.by_email.pop(membership.user.email.lower(), None)
+            self.memberships.pop(membership.uuid, None)
+            if org.owner_membership is membership:
+                org.owner_membership = None
+            org.version += 1
+            return membership
+
+    def set_role(self, org, user, role: str) -> Membership:
+        """Change a member's role; ``role="owner"`` transfers ownership (see :meth:`set_owner`)."""
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; known: {ROLES}")
+        with self.lock:
+            org = self.get_org(org)
+            user = self.get_user(user)
+            membership = org.membership_of(user)
+            if membership is None:
+                raise ValueError(f"{user.email} is not a member of {org.name}")
+            if role == "owner":
+                return self.set_owner(org, user)
+            if membership is org.owner_membership:
+                raise ValueError(
+                    "the owner keeps the owner role; call set_owner() with another user"
+                )
+            self._change_role(membership, role)
+            return membership
+
+    def set_owner(self, org, user) -> Membership:
+        """Make ``user`` the owner; the previous owner becomes an admin. Tokens stay bound to
+        their users, so ``org.owner_token`` then acts as an admin."""
+        with self.lock:
+            org = self.get_org(org)
+            user = self.get_user(user)
+            membership = org.membership_of(user)
+            if membership is None:
+                raise ValueError(f"{user.email} is not a member of {org.name}")
+            previous = org.owner_membership
+            if previous is not None and previous is not membership:
+                self._change_role(previous, "admin")
+            self._change_role(membership, "owner")
+            org.owner_membership = membership
+            return membership
+
+    @staticmethod
+    def _change_role(membership: Membership, role: str) -> None:
+        membership.role = role
+        membership.updated_at = time.time()
+        membership.json = None
+
+    def add_invitation(
+        self, org, email: str, status: str = "pending", created_at: float | None = None
+    ) -> Invitation:
+        from .seeding import new_invitation
+
+        with self.lock:
+            org = self.get_org(org)
+            return new_invitation(org, email, status, created_at or time.time(), user=None)
+
+    # -- tokens -------------------------------------------------------------------------------
+    def issue_token(
+        self,
+        org,
+        user,
+        scopes: Iterable[str] | None = None,
+        expires_in: float | None = None,
+        *,
+        value: str | None = None,
+    ) -> str:
+        """Issue a personal-access-style token for ``user`` acting in ``org``.
+
+        ``scopes=None`` grants every scope; ``expires_in=None`` never expires.
+        """
+        with self.lock:
+            org = self.get_org(org)
+            user = self.get_user(user)
+            value = value or "sbx_pat_" + secrets.token_urlsafe(24)
+            now = time.time()
+            expires_at = now + expires_in if expires_in is not None else None
+            granted = ALL_SCOPES if scopes is None else tuple(scopes)
+            self.tokens[value] = Token(value, "pat", user, org, granted, now, expires_at)
+            return value
+
+    def issue_oauth_pair(
+        self, client_id: str, user: User, org: Organization, scopes
+    ) -> tuple[Token, RefreshToken]:
+        """Issue an OAuth access token + refresh token (callers hold the lock)."""
+        now = time.time()
+        ttl = self.faults.access_token_ttl
+        ttl = ACCESS_TOKEN_TTL if ttl is None else ttl
+        access_value = "sbx_at_" + secrets.token_urlsafe(32)
+        refresh_value = "sbx_rt_" + secrets.token_urlsafe(32)
+        access = Token(
+            access_value, "oauth", user, org, scopes, now, now + ttl, client_id, refresh_value
+        )
+        refresh = RefreshToken(refresh_value, user, org, scopes, client_id, access_value)
+        self.tokens[access_value] = access
+        self.refresh_tokens[refresh_value] = refresh
+        return access, refresh
+
+    def revoke_token(self, value: str, client_id: str | None = None) -> bool:
+        """Kill an access or refresh token (a refresh token takes its access token with it)."""
+        with self.lock:
+            access = self.tokens.get(value)
+            if (
+                access is not None
+                and access.kind == "oauth"
+                and client_id in (None, access.client_id)
+            ):
+                del self.tokens[value]
+                return True
+            refresh = self.refresh_tokens.get(value)
+            if refresh is not None and client_id in (None, refresh.client_id):
+                refresh.alive = False
+                self.tokens.pop(refresh.access, None)
+                return True
+            return False
+
+    def expire_access_tokens_now(self) -> None:
+        """Every OAuth access token issued until now answers 401 "The access token expired"."""
+        self.faults.expire_access_tokens_now()
+
+    def authenticate(self, value: str | None) -> tuple[Token | None, str | None]:
+        """Return ``(token, None)`` or ``(None, message)`` for a 401."""
+        token = self.tokens.get(value) if value else None
+        if token is None:
+            return None, "The access token is invalid"
+        now = time.time()
+        if token.expires_at is not None and now >= token.expires_at:
+            return None, "The access token expired"
+        if token.kind == "oauth" and token.created_at <= self.faults.token_cutoff:
+            return None, "The access token expired"
+        return token, None
+
+    def register_oauth_client(
+        self,
+        client_id: str,
+        client_secret: str | None,
+        redirect_uris: Iterable[str] | None = None,
+        *,
+        name: str | None = None,
+        scopes: Iterable[str] | None = None,
+    ) -> OAuthClient:
+        """Register an OAuth app. ``redirect_uris=None`` accepts any redirect URI;
+        ``client_secret=None`` makes a public (PKCE-only) client."""
+        with self.lock:
+            client = OAuthClient(client_id, client_secret, redirect_uris, name or client_id, scopes)
+            self.oauth_clients[client_id] = client
+            return client
+
+    # -- rate limits --------------------------------------------------------------------------
+    def rate_limit_for(self, org: Organization | None) -> int:
+        if self.rate_limit == 0:
+            return DISABLED_RATE_LIMIT
+        if self.rate_limit:
+            return int(self.rate_limit)
+        return FREE_RATE_LIMIT if org is not None and org.plan == "basic" else PAID_RATE_LIMIT
+
+    def take_rate(self, user: User, org: Organization) -> tuple[bool, int, int, int]:
+        """Count one request for ``user`` in its 60 s window.
+
+        Returns ``(allowed, limit, remaining, reset_seconds)``. Refused requests are not
+        counted. ``rate_limit=0`` counts but never refuses.
+        """
+        limit = self.rate_limit_for(org)
+        now = time.monotonic()
+        with self.lock:
+            window = self._rate_windows.get(user.uuid)
+            if window is None or now >= window[0] + RATE_WINDOW:
+                window = [now, 0]
+                self._rate_windows[user.uuid] = window
+            reset = max(1, math.ceil(window[0] + RATE_WINDOW - now))
+            if window[1] >= limit and self.rate_limit != 0:
+                return False, limit, 0, reset
+            window[1] += 1
+            return True, limit, max(0, limit - window[1]), reset
+
+    def rate_status(self, user: User | None, org: Organization | None) -> tuple[int, int, int]:
+        """``(limit, remaining, reset)`` without counting (for answers that are not counted)."""
+        limit = self.rate_limit_for(org)
+        if user is None:
+            return limit, limit, RATE_WINDOW
+        now = time.monotonic()
+        with self.lock:
+            window = self._rate_windows.get(user.uuid)
+            if window is None or now >= window[0] + RATE_WINDOW:
+                return limit, limit, RATE_WINDOW
+            return (
+                limit,
+                max(0, limit - window[1]),
+                max(1, math.ceil(window[0] + RATE_WINDOW - now)),
+            )
+
+    def take_token_request(self, user: User) -> tuple[bool, int, int]:
+        """At most 8 token requests per user per minute (sliding window).
+
+        Returns ``(allowed, remaining, reset_seconds)``.
+        """
+        now = time.monotonic()
+        with self.lock:
+            times = self._token_times.setdefault(user.uuid, collections.deque())
+            while times and now - times[0] >= RATE_WINDOW:
+                times.popleft()
+            if len(times) >= TOKEN_REQUESTS_PER_MINUTE:
+                return False, 0, max(1, math.ceil(times[0] + RATE_WINDOW - now))
+            times.append(now)
+            return (
+                True,
+                TOKEN_REQUESTS_PER_MINUTE - len(times),
+                max(1, math.ceil(times[0] + RATE_WINDOW - now)),
+            )
+
+    # -- lookups ------------------------------------------------------------------------------
+    def get_org(self, ref: Any) -> Organization:
+        if isinstance(ref, Organization):
+            return ref
+        org = self.organizations.get(_tail(ref))
+        if org is None:
+            raise KeyError(f"unknown organization {ref!r}")
+        return org
+
+    def get_user(self, ref: Any) -> User:
+        if isinstance(ref, User):
+            return ref
+        if isinstance(ref, Membership):
+            return ref.user
+        user = self.users.get(_tail(ref))
+        if user is None:
+            raise KeyError(f"unknown user {ref!r}")
+        return user
+
+    def get_membership(self, ref: Any) -> Membership:
+        if isinstance(ref, Membership):
+            return ref
+        membership = self.memberships.get(_tail(ref))
+        if membership is None:
+            raise KeyError(f"unknown membership {ref!r}")
+        return membership
+
+    def find_user_by_email(self, email: str) -> User | None:
+        with self.lock:
+            for org in self.organizations.values():
+                membership = org.by_email.get(email.lower())
+                if membership is not None:
+                    return membership.user
+        return None
+
+    # -- request log --------------------------------------------------------------------------
+    def log_request(self, method: str, path: str, status: int) -> None:
+        """Keep the last 10,000 ``(method, path_with_query, status)``; a dropped connection
+        is logged with status 0."""
+        log = self.request_log
+        log.append((method, path, status))
+        if len(log) > REQUEST_LOG_SIZE + 1000:
+            with self.lock:
+                del log[: len(log) - REQUEST_LOG_SIZE]
+
+    def fingerprint(self, *parts: Any) -> str:
+        return hashlib.blake2b(
+            repr(parts).encode(), digest_size=8, key=self.page_secret[:16]
+        ).hexdigest()
+
+
+def _tail(ref: Any) -> str:
+    """UUID from a UUID or a full URI (``https://api.calendly.com/users/UUID``)."""
+    text = str(ref).rstrip("/")
+    return text.rsplit("/", 1)[-1]
