@@ -18,9 +18,7 @@ $(VENV)/.installed-dev: requirements/base.txt requirements/dev.txt requirements/
 	touch $@
 
 run: $(VENV)/.installed-dev
-	$(PY) manage.py migrate --noinput
-	$(PY) manage.py demo_setup
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	HOST=$(HOST) PORT=$(PORT) scripts/run-demo.sh
 
 test: $(VENV)/.installed-dev
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -36,7 +37,9 @@ from .errors import CalendlyError, InvalidRequest
 
 logger = logging.getLogger(__name__)
 
-WRITE_BATCH = 100
+WRITE_BATCH = 500
+# Progress is written to the job row at most this often, not once per page.
+PROGRESS_EVERY_SECONDS = 1.0
 MAX_LISTING_RESTARTS = 2
 Kind = SoftwareSubscription.Kind
 Status = SoftwareSubscription.Status
@@ -118,6 +121,8 @@ class Downloader:
         self.profile = profile
         self.run = run
         self.client = client
+        self._reported_at = 0.0
+        self._fetched_before = 0
 
     # -- fetch ------------------------------------------------------------------------------
 
@@ -130,15 +135,19 @@ class Downloader:
                 for page in pages_factory():
                     seats.extend(convert(item) for item in page)
                     self.run.fetched = self._fetched_before + len(seats)
-                    jobs.report_progress(
-                        self.run, self._progress(), f"Fetched {len(seats):,} {label} so far"
-                    )
+                    self._maybe_report(f"Fetched {len(seats):,} {label} so far")
                 return seats
             except InvalidRequest as exc:
                 if not exc.stale_page_token or attempt == MAX_LISTING_RESTARTS:
                     raise
                 logger.warning("stale page token while listing %s; restarting", label)
         raise AssertionError("unreachable")
+
+    def _maybe_report(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._reported_at >= PROGRESS_EVERY_SECONDS:
+            self._reported_at = now
+            jobs.report_progress(self.run, self._progress(), message)
 
     def _progress(self) -> int:
         # The total is unknown until the last page: approach 80% and finish while writing.
@@ -190,48 +199,72 @@ class Downloader:
         self.run.fetched = len(seats)
 
     def _write_batch(self, batch, identifier, engine, account_uri, now) -> tuple[int, int]:
+        """Upsert one batch. Existing rows are read as plain tuples and compared with what they
+        should be, so an unchanged seat costs no model instance and no write."""
         existing = {
-            s.external_seat_id: s
-            for s in SoftwareSubscription.objects.filter(
+            row[0]: row[1:]
+            for row in SoftwareSubscription.objects.filter(
                 profile=self.profile, external_seat_id__in=[s.seat_uri for s in batch]
-            )
+            ).values_list("external_seat_id", "pk", *COMPARED)
         }
         engine.prefetch(s.email for s in batch)
         new, dirty = [], []
         for seat in batch:
-            sub = existing.get(seat.seat_uri)
-            is_new = sub is None
-            if is_new:
-                sub = SoftwareSubscription(
-                    profile=self.profile, external_seat_id=seat.seat_uri, first_seen_at=now
+            verdict = engine.judge(
+                seat.email,
+                seat.role,
+                identifier.value,
+                protection_reason(seat.role, seat.user_uri, account_uri),
+            )
+            wanted = (
+                seat.email,
+                seat.name,
+                seat.user_uri,
+                seat.kind,
+                seat.role,
+                Status.ACTIVE if seat.kind == Kind.MEMBER else Status.PENDING,
+                seat.created_at,
+                identifier.pk,
+                identifier.software_model_id,
+                verdict.person.id if verdict.person else None,
+                verdict.excluded_from_cost,
+                verdict.cost_exclusion_reason,
+                verdict.excluded_from_reclamation,
+                verdict.reclamation_exclusion_reason,
+            )
+            row = existing.get(seat.seat_uri)
+            if row is None:
+                new.append((self.profile.pk, seat.seat_uri, now, now, now, "", "", *wanted))
+            elif row[1:] != wanted:
+                dirty.append(
+                    SoftwareSubscription(
+                        pk=row[0], updated_at=now, **dict(zip(COMPARED, wanted, strict=True))
+                    )
                 )
-            values = {
-                "user_principal_name": seat.email,
-                "user_name": seat.name,
-                "external_user_id": seat.user_uri,
-                "kind": seat.kind,
-                "role": seat.role,
-                "status": Status.ACTIVE if seat.kind == Kind.MEMBER else Status.PENDING,
-                "external_created_at": seat.created_at,
-                "identifier_id": identifier.pk,
-                "software_model_id": identifier.software_model_id,
-            }
-            changed = any(getattr(sub, k) != v for k, v in values.items())
-            for k, v in values.items():
-                setattr(sub, k, v)
-            sub.identifier = identifier
-            reason = protection_reason(seat.role, seat.user_uri, account_uri)
-            changed = engine.apply(sub, vendor_protection=reason) or changed
-            if is_new:
-                sub.last_seen_at = now
-                new.append(sub)
-            elif changed:
-                dirty.append(sub)
         if new:
-            SoftwareSubscription.objects.bulk_create(new)
+            self._insert(new)
         if dirty:
             SoftwareSubscription.objects.bulk_update(dirty, UPDATED_FIELDS)
         return len(new), len(dirty)
+
+    def _insert(self, rows: list[tuple]) -> None:
+        """New seats. On PostgreSQL through COPY, which is several times faster than a
+        multi-row INSERT for the first download of a large organization."""
+        if connection.vendor == "postgresql":
+            table = SoftwareSubscription._meta.db_table
+            columns = ", ".join(connection.ops.quote_name(c) for c in INSERT_COLUMNS)
+            with (
+                connection.cursor() as cursor,
+                cursor.cursor.copy(
+                    f"COPY {table} ({columns}) FROM STDIN"  # noqa: S608 - names from our model
+                ) as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            SoftwareSubscription.objects.bulk_create(
+                SoftwareSubscription(**dict(zip(INSERT_COLUMNS, row, strict=True))) for row in rows
+            )
 
     def _mark_vanished(self, seen: set[str], now) -> int:
         holding = SoftwareSubscription.objects.filter(
@@ -246,6 +279,34 @@ class Downloader:
         return removed
 
 
+# The columns a download decides, in the order ``_write_batch`` builds them.
+COMPARED = (
+    "user_principal_name",
+    "user_name",
+    "external_user_id",
+    "kind",
+    "role",
+    "status",
+    "external_created_at",
+    "identifier_id",
+    "software_model_id",
+    "person_id",
+    "excluded_from_cost",
+    "cost_exclusion_reason",
+    "excluded_from_reclamation",
+    "reclamation_exclusion_reason",
+)
+# New rows: the keys and timestamps, the activity text columns (empty), then COMPARED.
+INSERT_COLUMNS = (
+    "profile_id",
+    "external_seat_id",
+    "first_seen_at",
+    "last_seen_at",
+    "updated_at",
+    "last_activity_source",
+    "last_activity_evidence",
+    *COMPARED,
+)
 UPDATED_FIELDS = [
     "user_principal_name",
     "user_name",

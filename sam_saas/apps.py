@@ -10,6 +10,13 @@ class SamSaasConfig(AppConfig):
     verbose_name = "SaaS License Management"
 
     def ready(self):
+        from django.db.models.signals import post_migrate
+
+        from .permissions import sync_after_migrate
         from .services import processes
 
         processes.register_defaults()
+        # Models added after the groups' migration (and other apps' grants) reach the groups.
+        post_migrate.connect(
+            sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"
+        )

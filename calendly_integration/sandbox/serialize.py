@@ -8,7 +8,9 @@ are cached as UTF-8 JSON bytes on the membership, so a page of 100 is a join, no
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import json.encoder
+import math
+import time
 
 from .seeding import (
     ACTIVITY_KINDS,
@@ -22,13 +24,32 @@ from .state import PUBLIC_BASE, Invitation, Membership, Organization, User
 
 
 def iso(ts: float) -> str:
-    """Calendly's timestamp style: ``2020-01-02T03:04:05.678123Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """Calendly's timestamp style: ``2020-01-02T03:04:05.678123Z``. Hand-formatted with a
+    per-day cache, several times faster than ``datetime.strftime`` (100,000 members have
+    400,000 timestamps)."""
+    seconds = math.floor(ts)
+    micros = round((ts - seconds) * 1_000_000)
+    if micros == 1_000_000:
+        seconds, micros = seconds + 1, 0
+    day, rest = divmod(seconds, 86400)
+    date = _DAYS.get(day)
+    if date is None:
+        t = time.gmtime(day * 86400)
+        date = _DAYS[day] = f"{t.tm_year:04d}-{t.tm_mon:02d}-{t.tm_mday:02d}T"
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{date}{hours:02d}:{minutes:02d}:{secs:02d}.{micros:06d}Z"
+
+
+_DAYS: dict[int, str] = {}
 
 
 def iso_ms(ts: float) -> str:
     """Activity log style (milliseconds): ``2020-01-02T03:04:05.678Z``."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso(ts)[:-4] + "Z"
+
+
+_quote = json.encoder.encode_basestring  # JSON string literal, non-ASCII kept (C speed)
 
 
 def dumps(data: object) -> bytes:
@@ -64,10 +85,29 @@ def membership_body(membership: Membership) -> dict:
 
 
 def membership_json(membership: Membership) -> bytes:
+    """``membership_body`` as UTF-8 JSON, cached on the membership until it changes.
+
+    Built by hand (C string escaping for every free-text field) rather than with
+    ``json.dumps`` on a dict: the first download of 100,000 members pays this per member.
+    """
     data = membership.json
     if data is None:
-        data = membership.json = dumps(membership_body(membership))
+        data = membership.json = _membership_text(membership).encode()
     return data
+
+
+def _membership_text(membership: Membership) -> str:
+    user, quote = membership.user, _quote
+    avatar = quote(user.avatar_url) if user.avatar_url else "null"
+    return (
+        f'{{"uri":{quote(membership.uri)},"role":{quote(membership.role)},'
+        f'"user":{{"uri":{quote(user.uri)},"name":{quote(user.name)},"slug":{quote(user.slug)},'
+        f'"email":{quote(user.email)},"scheduling_url":{quote("https://calendly.com/" + user.slug)},'
+        f'"timezone":{quote(user.timezone)},"avatar_url":{avatar},'
+        f'"created_at":"{iso(user.created_at)}","updated_at":"{iso(user.updated_at)}"}},'
+        f'"organization":{quote(membership.organization.uri)},'
+        f'"updated_at":"{iso(membership.updated_at)}","created_at":"{iso(membership.created_at)}"}}'
+    )
 
 
 def organization_body(org: Organization) -> dict:

@@ -7,7 +7,7 @@ PostgreSQL and Redis while a newcomer runs it on SQLite.
 import os
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DATABASES, env
+from .base import env
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"
@@ -20,8 +20,6 @@ FIELD_ENCRYPTION_KEYS = [
 ]
 # Tests call tasks inline unless a test starts a real worker (those override this).
 CELERY_TASK_ALWAYS_EAGER = True
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)
 
 # requests-oauthlib refuses plain-http token URLs; the fake Calendly serves http on loopback.

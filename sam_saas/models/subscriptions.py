@@ -14,8 +14,8 @@ from .profiles import IntegrationProfile
 
 class SubscriptionQuerySet(models.QuerySet):
     def with_inactive_days(self, now: dt.datetime | None = None):
-        """Annotate ``inactive_days_db``: whole days since last activity (NULL when never
-        active). Derived in SQL so changelists and reports can sort and filter on it."""
+        """Annotate ``inactive_for``: the time since last activity (NULL when never active),
+        derived in SQL so changelists and reports can sort and filter on it."""
         now = now or timezone.now()
         seconds = ExpressionWrapper(
             Value(now) - F("last_activity_at"), output_field=models.DurationField()

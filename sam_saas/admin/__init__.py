@@ -1,0 +1,14 @@
+"""The sam_saas admin: one module per concern, all registered on the default ``admin.site``
+(``site`` sets its titles)."""
+
+from . import (  # noqa: F401
+    catalog,
+    connections,
+    entitlements,
+    jobs,
+    people,
+    profiles,
+    rules,
+    site,
+    subscriptions,
+)

@@ -1,0 +1,186 @@
+"""Admin for the software catalog: publishers, software models, subscription identifiers."""
+
+from django.contrib import admin, messages
+from django.db.models import Count
+from django.template.response import TemplateResponse
+from django.utils.text import capfirst
+
+from ..admin_forms import MapToSoftwareModelForm
+from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
+from .filters import RecognizedFilter, SoftwareModelListFilter
+
+
+@admin.register(Publisher)
+class PublisherAdmin(admin.ModelAdmin):
+    list_display = ("name", "model_count")
+    search_fields = ("name",)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(model_count=Count("models"))
+
+    @admin.display(description="software models", ordering="model_count")
+    def model_count(self, obj):
+        return obj.model_count
+
+
+@admin.register(SoftwareModel)
+class SoftwareModelAdmin(admin.ModelAdmin):
+    list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
+    list_filter = ("publisher",)
+    list_select_related = ("publisher",)
+    search_fields = ("product", "edition", "publisher__name")
+    readonly_fields = ("created_at",)
+
+    def get_queryset(self, request):
+        # select_related also serves the autocomplete views, whose labels are str(model).
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related)
+            .annotate(identifier_count=Count("identifiers"))
+        )
+
+    @admin.display(description="identifiers", ordering="identifier_count")
+    def identifier_count(self, obj):
+        return obj.identifier_count
+
+
+@admin.register(SubscriptionIdentifier)
+class SubscriptionIdentifierAdmin(admin.ModelAdmin):
+    """Lists the vendor identifiers; the "Recognized: No" filter is ServiceNow's
+    "unrecognized subscription identifiers" list. Mapping one (action or change form)
+    re-points all its subscriptions in one UPDATE."""
+
+    list_display = (
+        "value",
+        "provider",
+        "software_model",
+        "recognized",
+        "subscription_count",
+        "profile_names",
+        "first_seen_at",
+    )
+    list_filter = (RecognizedFilter, "provider", ("software_model", SoftwareModelListFilter))
+    list_select_related = ("software_model__publisher",)
+    search_fields = ("value", "software_model__product", "software_model__edition")
+    autocomplete_fields = ("software_model",)
+    readonly_fields = ("first_seen_at", "subscription_count", "profile_names")
+    actions = ("map_to_software_model",)
+    fields = (
+        "provider",
+        "value",
+        "software_model",
+        "first_seen_at",
+        "subscription_count",
+        "profile_names",
+    )
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = super().get_readonly_fields(request, obj)
+        if obj is not None:
+            # The vendor's own value: editing it would break matching on the next download.
+            readonly = ("provider", "value", *readonly)
+        return readonly
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .select_related(*self.list_select_related)
+            .annotate(subscription_count=Count("subscriptions"))
+        )
+
+    def get_changelist_instance(self, request):
+        """Fill the "profiles" column of the page in one query (no query per row)."""
+        changelist = super().get_changelist_instance(request)
+        identifiers = list(changelist.result_list)  # evaluates and caches the page
+        names = self._profile_names_by_identifier([i.pk for i in identifiers])
+        for identifier in identifiers:
+            identifier._profile_names = names.get(identifier.pk, [])
+        return changelist
+
+    @staticmethod
+    def _profile_names_by_identifier(ids) -> dict[int, list[str]]:
+        pairs = (
+            SoftwareSubscription.objects.filter(identifier_id__in=ids)
+            .values_list("identifier_id", "profile__name")
+            .distinct()
+            .order_by("identifier_id", "profile__name")
+        )
+        names: dict[int, list[str]] = {}
+        for identifier_id, profile_name in pairs:
+            names.setdefault(identifier_id, []).append(profile_name)
+        return names
+
+    @admin.display(description="recognized", boolean=True, ordering="software_model")
+    def recognized(self, obj):
+        return obj.is_recognized
+
+    @admin.display(description="subscriptions", ordering="subscription_count")
+    def subscription_count(self, obj):
+        count = getattr(obj, "subscription_count", None)
+        if count is None:
+            count = obj.subscriptions.count()
+        return count
+
+    @admin.display(description="profiles")
+    def profile_names(self, obj):
+        names = getattr(obj, "_profile_names", None)
+        if names is None:
+            names = self._profile_names_by_identifier([obj.pk]).get(obj.pk, [])
+        return ", ".join(names)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "software_model" in form.changed_data:
+            count = obj.map_to(obj.software_model)
+            self.message_user(
+                request,
+                f"{count} subscription(s) re-pointed to "
+                f"{obj.software_model or 'no software model'}.",
+                messages.SUCCESS,
+            )
+
+    @admin.action(description="Map to software model…", permissions=["change"])
+    def map_to_software_model(self, request, queryset):
+        """An intermediate page asks for the model; posting it back maps every selected
+        identifier (``SubscriptionIdentifier.map_to``) and returns to the list."""
+        if "apply" in request.POST:
+            form = MapToSoftwareModelForm(request.POST)
+            if form.is_valid():
+                software_model = form.cleaned_data["software_model"]
+                identifiers = list(queryset)
+                repointed = 0
+                for identifier in identifiers:
+                    repointed += identifier.map_to(software_model)
+                    self.log_change(
+                        request,
+                        identifier,
+                        [{"changed": {"fields": ["Software model"]}}],
+                    )
+                self.message_user(
+                    request,
+                    f"Mapped {len(identifiers)} identifier(s) to {software_model}; "
+                    f"{repointed} subscription(s) re-pointed.",
+                    messages.SUCCESS,
+                )
+                return None
+        else:
+            form = MapToSoftwareModelForm()
+        identifiers = list(queryset)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Map to software model",
+            "opts": self.opts,
+            "app_label": self.opts.app_label,
+            "verbose_name_plural": capfirst(self.opts.verbose_name_plural),
+            "identifiers": identifiers,
+            "subscription_total": sum(i.subscription_count for i in identifiers),
+            "form": form,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_name": "map_to_software_model",
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
+            request, "admin/sam_saas/subscriptionidentifier/map_to_software_model.html", context
+        )

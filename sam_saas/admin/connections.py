@@ -1,0 +1,124 @@
+"""Admin for connection aliases, with write-only secrets.
+
+No page shows a stored secret or its ciphertext: the form renders empty password inputs and
+"set"/"not set"; read-only (view permission) pages show the same state; change messages in
+the history name the secret that changed, never its value.
+"""
+
+from django.contrib import admin
+from django.db import models
+
+from ..admin_forms import ConnectionAliasAdminForm, clear_field_name
+from ..models import ConnectionAlias
+
+
+def _secret_state_display(name: str, label: str):
+    @admin.display(description=label)
+    def display(self, obj):
+        return "set" if getattr(obj, name) else "not set"
+
+    display.__name__ = f"{name}_state"
+    return display
+
+
+@admin.register(ConnectionAlias)
+class ConnectionAliasAdmin(admin.ModelAdmin):
+    form = ConnectionAliasAdminForm
+    list_display = (
+        "name",
+        "parent",
+        "provider",
+        "auth_type",
+        "connection_status",
+        "token_expires_at",
+        "last_validated_at",
+    )
+    list_filter = ("provider", "auth_type", "connection_status")
+    list_select_related = ("parent",)
+    search_fields = ("name", "client_id", "account_uri")
+    autocomplete_fields = ("parent",)
+    readonly_fields = (
+        "connection_status",
+        "status_message",
+        "scopes",
+        "account_uri",
+        "token_expires_at",
+        "last_validated_at",
+        "created_at",
+        "updated_at",
+    )
+
+    client_secret_state = _secret_state_display("client_secret", "client secret")
+    access_token_state = _secret_state_display("access_token", "access token")
+    refresh_token_state = _secret_state_display("refresh_token", "refresh token")
+
+    def _credential_fields(self, editable: bool) -> tuple[str, ...]:
+        fields = ["client_id"]
+        for name in ConnectionAlias.SECRET_FIELDS:
+            fields += [name, clear_field_name(name)] if editable else [f"{name}_state"]
+        return (*fields, "token_expires_at")
+
+    def get_fieldsets(self, request, obj=None):
+        # A view-only user sees every field read-only; the secrets must then be the
+        # "set"/"not set" displays, never the model attributes (which hold the plaintext).
+        editable = obj is None or self.has_change_permission(request, obj)
+        return (
+            (None, {"fields": ("name", "parent", "provider", "auth_type")}),
+            (
+                "Endpoints",
+                {
+                    "fields": ("api_base_url", "auth_base_url"),
+                    "description": "Leave empty for the vendor's defaults (or the parent's).",
+                },
+            ),
+            ("Credentials", {"fields": self._credential_fields(editable)}),
+            (
+                "Connection status",
+                {
+                    "fields": (
+                        "connection_status",
+                        "status_message",
+                        "scopes",
+                        "account_uri",
+                        "last_validated_at",
+                        "created_at",
+                        "updated_at",
+                    )
+                },
+            ),
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if isinstance(db_field, models.URLField):
+            kwargs.setdefault("assume_scheme", "https")
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description="granted scopes")
+    def scopes(self, obj):
+        return ", ".join(obj.granted_scopes or []) or "-"
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        """Django's message lists changed field *labels* only; keep it that way for secrets
+        and say whether a secret was replaced or cleared. As a last guard, drop any message
+        that would contain a secret value."""
+        message = super().construct_change_message(request, form, formsets, add)
+        if not add and hasattr(form, "secret_changes"):
+            labels = [
+                f"{form.fields[name].label} ({change})"
+                for name, change in form.secret_changes().items()
+            ]
+            secret_labels = {form.fields[n].label for n in ConnectionAlias.SECRET_FIELDS} | {
+                form.fields[clear_field_name(n)].label for n in ConnectionAlias.SECRET_FIELDS
+            }
+            for entry in message:
+                fields = entry.get("changed", {}).get("fields")
+                if fields is not None:
+                    entry["changed"]["fields"] = [
+                        f for f in fields if f not in secret_labels
+                    ] + labels
+        secrets = [
+            str(form.cleaned_data.get(n) or "").strip() for n in ConnectionAlias.SECRET_FIELDS
+        ] + [str(getattr(form.instance, n, "") or "") for n in ConnectionAlias.SECRET_FIELDS]
+        if any(s and s in str(message) for s in secrets):
+            return [{"changed": {"fields": ["Credentials"]}}]
+        return message

@@ -1,0 +1,71 @@
+"""List filters shared by the sam_saas admins."""
+
+from django.contrib import admin
+from django.utils import timezone
+
+from ..models import SoftwareModel
+
+
+class YesNoFilter(admin.SimpleListFilter):
+    """A yes/no filter; subclasses say what "yes" means with ``filter_yes``/``filter_no``."""
+
+    def lookups(self, request, model_admin):
+        return (("yes", "Yes"), ("no", "No"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return self.filter_yes(queryset)
+        if self.value() == "no":
+            return self.filter_no(queryset)
+        return queryset
+
+
+class HasUserFilter(YesNoFilter):
+    """ "No" lists the subscriptions without user: seats whose e-mail matches no person."""
+
+    title = "has user"
+    parameter_name = "has_user"
+
+    def filter_yes(self, queryset):
+        return queryset.filter(person__isnull=False)
+
+    def filter_no(self, queryset):
+        return queryset.filter(person__isnull=True)
+
+
+class RecognizedFilter(YesNoFilter):
+    """ "No" lists the unrecognized subscription identifiers, waiting to be mapped."""
+
+    title = "recognized"
+    parameter_name = "recognized"
+
+    def filter_yes(self, queryset):
+        return queryset.filter(software_model__isnull=False)
+
+    def filter_no(self, queryset):
+        return queryset.filter(software_model__isnull=True)
+
+
+class InForceFilter(YesNoFilter):
+    """Rules that apply now: active and not past ``valid_until``."""
+
+    title = "in force"
+    parameter_name = "in_force"
+
+    def filter_yes(self, queryset):
+        return queryset.in_force()
+
+    def filter_no(self, queryset):
+        return queryset.exclude(pk__in=queryset.in_force().values("pk"))
+
+
+class SoftwareModelListFilter(admin.RelatedFieldListFilter):
+    """The related-field filter, without one publisher query per software model."""
+
+    def field_choices(self, field, request, model_admin):
+        return [(m.pk, str(m)) for m in SoftwareModel.objects.select_related("publisher")]
+
+
+def rule_in_force(rule, now=None) -> bool:
+    now = now or timezone.now()
+    return bool(rule.active and (rule.valid_until is None or rule.valid_until > now))

@@ -1,0 +1,74 @@
+"""Admin for job runs ("scheduled job results"): read-only records of every run."""
+
+from django.contrib import admin
+
+from ..models import JobRun
+
+
+@admin.register(JobRun)
+class JobRunAdmin(admin.ModelAdmin):
+    """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
+
+    change_form_template = "admin/sam_saas/jobrun/change_form.html"
+    list_display = (
+        "kind",
+        "profile",
+        "trigger",
+        "status",
+        "queued_at",
+        "started_at",
+        "finished_at",
+        "duration_display",
+        "fetched",
+        "created",
+        "updated",
+        "removed",
+        "unmatched",
+        "api_calls",
+        "error_class",
+    )
+    list_filter = ("status", "kind", "trigger", "profile")
+    list_select_related = ("profile",)
+    search_fields = ("error_class", "error_message", "task_id", "profile__name")
+    date_hierarchy = "queued_at"
+    show_full_result_count = False
+    fieldsets = (
+        (None, {"fields": ("kind", "profile", "trigger", "status", "task_id")}),
+        ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),
+        (
+            "Counters",
+            {
+                "fields": (
+                    "fetched",
+                    "created",
+                    "updated",
+                    "removed",
+                    "unmatched",
+                    "api_calls",
+                    "rate_limit_waits",
+                )
+            },
+        ),
+        ("Progress", {"fields": ("progress", "progress_message")}),
+        ("Error", {"fields": ("error_class", "error_message", "hint", "warnings")}),
+    )
+    readonly_fields = tuple(name for _, options in fieldsets for name in options["fields"])
+
+    @admin.display(description="duration", ordering="finished_at")
+    def duration_display(self, obj):
+        duration = obj.duration
+        if duration is None:
+            return None
+        seconds = int(duration.total_seconds())
+        hours, rest = divmod(seconds, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser

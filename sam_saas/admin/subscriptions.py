@@ -1,0 +1,114 @@
+"""Admin for software subscriptions: one seat held by one identity in one profile."""
+
+from django.contrib import admin
+
+from ..models import SoftwareSubscription
+from .filters import HasUserFilter, SoftwareModelListFilter
+
+# Fields written by the downloads and the activity pull; editing them by hand would be
+# overwritten by the next refresh, so they are read-only.
+VENDOR_FIELDS = (
+    "profile",
+    "identifier",
+    "user_principal_name",
+    "user_name",
+    "external_user_id",
+    "external_seat_id",
+    "kind",
+    "role",
+    "status",
+    "external_created_at",
+    "first_seen_at",
+    "last_seen_at",
+    "last_activity_at",
+    "last_activity_source",
+    "last_activity_evidence",
+    "last_login_at",
+)
+# Written by the exclusion rules (sam_saas.services.rules), which re-derive them on each run.
+RULE_FIELDS = (
+    "excluded_from_cost",
+    "cost_exclusion_reason",
+    "excluded_from_reclamation",
+    "reclamation_exclusion_reason",
+)
+
+
+@admin.register(SoftwareSubscription)
+class SoftwareSubscriptionAdmin(admin.ModelAdmin):
+    """Seats come from the vendor; only the person and the software model can be corrected
+    here. "Has user: No" is the list of subscriptions without user."""
+
+    list_display = (
+        "user_principal_name",
+        "person",
+        "profile",
+        "software_model",
+        "identifier",
+        "kind",
+        "role",
+        "status",
+        "last_activity_at",
+        "inactive_days",
+        "excluded_from_cost",
+        "excluded_from_reclamation",
+    )
+    list_filter = (
+        HasUserFilter,
+        "profile",
+        "status",
+        "kind",
+        "role",
+        "excluded_from_cost",
+        "excluded_from_reclamation",
+        ("software_model", SoftwareModelListFilter),
+        "person__department",
+    )
+    list_select_related = ("person", "profile", "software_model__publisher", "identifier")
+    search_fields = (
+        "user_principal_name",
+        "user_name",
+        "person__email",
+        "person__name",
+        "external_user_id",
+    )
+    autocomplete_fields = ("person", "software_model")
+    show_full_result_count = False
+    readonly_fields = (*VENDOR_FIELDS, "inactive_days", *RULE_FIELDS, "updated_at")
+    fieldsets = (
+        (None, {"fields": ("user_principal_name", "user_name", "person", "profile")}),
+        ("Licence", {"fields": ("software_model", "identifier", "kind", "role", "status")}),
+        (
+            "Vendor record",
+            {
+                "fields": (
+                    "external_user_id",
+                    "external_seat_id",
+                    "external_created_at",
+                    "first_seen_at",
+                    "last_seen_at",
+                )
+            },
+        ),
+        (
+            "Activity",
+            {
+                "fields": (
+                    "last_activity_at",
+                    "inactive_days",
+                    "last_activity_source",
+                    "last_activity_evidence",
+                    "last_login_at",
+                )
+            },
+        ),
+        ("Exclusions", {"fields": (*RULE_FIELDS, "updated_at")}),
+    )
+
+    @admin.display(description="inactive days", ordering="-last_activity_at")
+    def inactive_days(self, obj):
+        return obj.inactive_days
+
+    def has_add_permission(self, request):
+        # Seats are created by the downloads only.
+        return False

@@ -1,0 +1,50 @@
+"""Import the company directory from a CSV file (same service as the admin upload page)."""
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from sam_saas.services.people_import import COLUMNS, PeopleImportError, import_people
+
+
+class Command(BaseCommand):
+    help = (
+        f"Import people from a UTF-8 CSV file with the header {','.join(COLUMNS)}. "
+        "Upserts by e-mail (case-insensitive); nothing is imported if any row is invalid."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("file", help="The CSV file; '-' reads standard input.")
+        parser.add_argument(
+            "--deactivate-missing",
+            action="store_true",
+            help="Mark people who are not in the file as inactive (they are never deleted).",
+        )
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Validate the file and print what would change, without saving anything.",
+        )
+
+    def handle(self, *args, **options):
+        path = options["file"]
+        try:
+            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
+        try:
+            result = import_people(
+                data,
+                deactivate_missing=options["deactivate_missing"],
+                dry_run=options["dry_run"],
+            )
+        except PeopleImportError as exc:
+            for error in exc.errors:
+                self.stderr.write(error)
+            raise CommandError(
+                f"{len(exc.errors)} error(s) in {path}; nothing was imported."
+            ) from exc
+        for warning in result.warnings:
+            self.stderr.write(self.style.WARNING(warning))
+        self.stdout.write(self.style.SUCCESS(result.summary()))

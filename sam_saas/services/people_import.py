@@ -1,0 +1,357 @@
+"""Import the company directory from a CSV file.
+
+One function serves ``manage.py import_people`` and the admin upload page. The file is
+validated completely before anything is written: any bad row means nothing is imported, and
+every error names its line (the header is line 1). People are upserted by e-mail,
+case-insensitively; nobody is ever deleted, ``deactivate_missing`` marks absentees inactive.
+
+Columns: ``email`` is required; ``name``, ``department``, ``cost_center``, ``manager_email``
+and ``active`` are optional, and a column left out of the file leaves that attribute of
+existing people untouched. Other columns are ignored with a warning.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ..models import Person
+
+COLUMNS = ("email", "name", "department", "cost_center", "manager_email", "active")
+REQUIRED_COLUMNS = ("email",)
+TRUE_VALUES = frozenset({"true", "yes", "1", "y", ""})
+FALSE_VALUES = frozenset({"false", "no", "0", "n"})
+TEXT_ATTRIBUTES = ("name", "department", "cost_center")
+BATCH_SIZE = 500
+
+
+class PeopleImportError(Exception):
+    """The file cannot be imported; ``errors`` lists every problem, each naming its line."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = list(errors)
+        super().__init__("\n".join(self.errors))
+
+
+@dataclass
+class ImportResult:
+    created: int = 0
+    updated: int = 0
+    deactivated: int = 0
+    unchanged: int = 0
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+
+    def summary(self) -> str:
+        prefix = "Dry run, nothing saved: would have " if self.dry_run else "People import: "
+        return (
+            f"{prefix}created {self.created}, updated {self.updated}, "
+            f"deactivated {self.deactivated}, unchanged {self.unchanged}."
+        )
+
+
+@dataclass
+class _Row:
+    line: int
+    email: str
+    values: dict  # attribute -> value, only for the columns present in the file
+    manager_email: str | None  # None: column absent; "": no manager
+
+    @property
+    def key(self) -> str:
+        return self.email.lower()
+
+
+def import_people(source, deactivate_missing: bool = False, dry_run: bool = False) -> ImportResult:
+    """Validate and import a directory CSV (bytes, str or a file object).
+
+    Raises ``PeopleImportError`` with every error when any row is invalid; nothing is saved
+    then. With ``dry_run`` the file is validated and counted, and nothing is saved either."""
+    text = _decode(_read(source))
+    rows, columns, warnings, errors = _parse(text)
+
+    existing: dict[str, Person] = {
+        p.email.lower(): p
+        for p in Person.objects.only(
+            "id", "email", "name", "department", "cost_center", "manager_id", "active"
+        ).iterator(chunk_size=2000)
+    }
+    errors += _check_managers(rows, existing)
+    if errors:
+        raise PeopleImportError(sorted(errors, key=_line_of))
+    if not rows:
+        raise PeopleImportError(["The file has a header but no people; nothing to import."])
+
+    result = ImportResult(warnings=warnings, dry_run=dry_run)
+    now = timezone.now()
+    by_key: dict[str, Person] = dict(existing)
+    to_create: list[Person] = []
+    changes: dict[int, tuple[Person, set[str]]] = {}  # id(person) -> (existing person, fields)
+    for row in rows:
+        person = existing.get(row.key)
+        if person is None:
+            person = Person(email=row.email, created_at=now, updated_at=now, **row.values)
+            to_create.append(person)
+            by_key[row.key] = person
+            continue
+        fields = set()
+        if person.email != row.email:
+            person.email = row.email  # the file's spelling wins
+            fields.add("email")
+        for attr, value in row.values.items():
+            if getattr(person, attr) != value:
+                setattr(person, attr, value)
+                fields.add(attr)
+        if fields:
+            changes[id(person)] = (person, fields)
+
+    # Managers are resolved once every person of the file has an object. A new manager has
+    # no id yet: ``pending`` remembers the link until the manager is inserted.
+    pending: dict[int, tuple[Person, Person]] = {}  # id(person) -> (person, new manager)
+    for row in rows:
+        if row.manager_email is None:
+            continue  # no manager_email column: managers stay as they are
+        person = by_key[row.key]
+        manager = by_key[row.manager_email.lower()] if row.manager_email else None
+        manager_id = manager.pk if manager else None
+        if manager is not None and manager_id is None:
+            pending[id(person)] = (person, manager)
+        elif person.pk is None or person.manager_id == manager_id:
+            person.manager_id = manager_id
+            continue
+        else:
+            person.manager_id = manager_id
+        if person.pk is not None:
+            changes.setdefault(id(person), (person, set()))[1].add("manager")
+
+    file_keys = {row.key for row in rows}
+    to_deactivate = []
+    if deactivate_missing:
+        to_deactivate = [p.pk for k, p in existing.items() if k not in file_keys and p.active]
+
+    result.created = len(to_create)
+    result.updated = len(changes)
+    result.deactivated = len(to_deactivate)
+    result.unchanged = len(rows) - result.created - result.updated
+    if dry_run:
+        return result
+
+    try:
+        with transaction.atomic():
+            _insert_new_people(to_create, pending)
+            _update_people(list(changes.values()), now)
+            for start in range(0, len(to_deactivate), BATCH_SIZE):
+                Person.objects.filter(pk__in=to_deactivate[start : start + BATCH_SIZE]).update(
+                    active=False, updated_at=now
+                )
+    except IntegrityError as exc:
+        # Someone added one of these e-mails while we were validating.
+        raise PeopleImportError(
+            [f"The directory changed during the import ({exc}); nothing was imported. Retry."]
+        ) from exc
+    return result
+
+
+def _read(source) -> bytes | str:
+    if isinstance(source, bytes | str):
+        return source
+    if hasattr(source, "open") and hasattr(source, "chunks"):  # Django UploadedFile
+        source.seek(0)
+    return source.read()
+
+
+def _decode(data: bytes | str) -> str:
+    if isinstance(data, str):
+        text = data.removeprefix("\ufeff")
+    else:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            line = data.count(b"\n", 0, exc.start) + 1
+            raise PeopleImportError(
+                [
+                    f"line {line}: the file is not UTF-8 encoded (byte 0x{data[exc.start]:02x}); "
+                    'save it as "CSV UTF-8" and try again.'
+                ]
+            ) from exc
+    if not text.strip():
+        raise PeopleImportError(["The file is empty."])
+    return text
+
+
+def _line_of(error: str) -> int:
+    head = error.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
+
+
+def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
+    """Rows, columns present, warnings and row errors; header errors raise at once."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except csv.Error as exc:
+        raise PeopleImportError([f"line 1: {exc}"]) from exc
+    names = [h.strip().lower() for h in header]
+
+    missing = [c for c in REQUIRED_COLUMNS if c not in names]
+    if missing:
+        raise PeopleImportError(
+            [
+                f"line 1: the header lacks the required column(s) {', '.join(missing)}; "
+                f"expected the header {','.join(COLUMNS)}"
+            ]
+        )
+    seen_columns = set()
+    for name in names:
+        if name and name in seen_columns:
+            errors.append(f'line 1: the column "{name}" appears twice')
+        seen_columns.add(name)
+    ignored = [
+        h.strip() or f"(column {i + 1}, no name)"
+        for i, (h, n) in enumerate(zip(header, names, strict=True))
+        if n not in COLUMNS
+    ]
+    if ignored:
+        warnings.append(f"line 1: ignored column(s) not used by the import: {', '.join(ignored)}")
+    if errors:
+        raise PeopleImportError(errors)
+
+    index = {n: i for i, n in enumerate(names) if n in COLUMNS}
+    max_lengths = {a: Person._meta.get_field(a).max_length for a in (*TEXT_ATTRIBUTES, "email")}
+    rows: list[_Row] = []
+    first_line_of: dict[str, int] = {}
+    line_end = reader.line_num
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            errors.append(f"line {line_end + 1}: {exc}")
+            break
+        line, line_end = line_end + 1, reader.line_num
+        if not any(c.strip() for c in cells):
+            continue  # blank line
+        if len(cells) < len(names) or any(c.strip() for c in cells[len(names) :]):
+            errors.append(
+                f"line {line}: {len(cells)} values, but the header has {len(names)} columns"
+            )
+            continue
+
+        def cell(column, cells=cells):
+            return cells[index[column]].strip() if column in index else None
+
+        row_errors = []
+        email = cell("email")
+        if not email:
+            row_errors.append(f"line {line}: the e-mail is empty")
+        else:
+            try:
+                validate_email(email)
+                if len(email) > max_lengths["email"]:
+                    raise ValidationError("too long")
+            except ValidationError:
+                row_errors.append(f'line {line}: "{email}" is not a valid e-mail')
+        values = {}
+        for attr in TEXT_ATTRIBUTES:
+            value = cell(attr)
+            if value is None:
+                continue
+            if len(value) > max_lengths[attr]:
+                row_errors.append(
+                    f"line {line}: the {attr.replace('_', ' ')} is longer than "
+                    f"{max_lengths[attr]} characters"
+                )
+            values[attr] = value
+        active = cell("active")
+        if active is not None:
+            if active.lower() in TRUE_VALUES:
+                values["active"] = True
+            elif active.lower() in FALSE_VALUES:
+                values["active"] = False
+            else:
+                row_errors.append(
+                    f'line {line}: "{active}" is not a valid value for active '
+                    "(use true/false, yes/no, 1/0, y/n or leave it empty)"
+                )
+        if email and not row_errors:
+            first = first_line_of.get(email.lower())
+            if first is not None:
+                row_errors.append(
+                    f'line {line}: "{email}" is a duplicate of line {first} '
+                    "(e-mails are compared case-insensitively)"
+                )
+            else:
+                first_line_of[email.lower()] = line
+        if row_errors:
+            errors.extend(row_errors)
+            continue
+        rows.append(_Row(line, email, values, cell("manager_email")))
+
+    return rows, set(index), warnings, errors
+
+
+def _check_managers(rows: list[_Row], existing: dict[str, Person]) -> list[str]:
+    file_keys = {row.key for row in rows}
+    errors = []
+    for row in rows:
+        if not row.manager_email:
+            continue
+        manager_key = row.manager_email.lower()
+        if manager_key == row.key:
+            errors.append(f'line {row.line}: "{row.email}" cannot be their own manager')
+        elif manager_key not in file_keys and manager_key not in existing:
+            errors.append(
+                f'line {row.line}: the manager "{row.manager_email}" is neither in the file '
+                "nor in the directory"
+            )
+    return errors
+
+
+def _insert_new_people(to_create: list[Person], pending: dict) -> None:
+    """Insert managers before their reports, so every row goes in with its manager and no
+    second pass is needed (Django's ``bulk_update`` is slow on thousands of rows). One
+    ``bulk_create`` per level of the org chart. People who manage each other in a cycle go in
+    without a manager and get it in one small update afterwards."""
+    remaining = to_create
+    cyclic: list[Person] = []
+    while remaining:
+        ready = [p for p in remaining if id(p) not in pending or pending[id(p)][1].pk is not None]
+        if not ready:
+            ready, cyclic = remaining, remaining
+        for person in ready:
+            link = pending.get(id(person))
+            person.manager_id = link[1].pk if link else person.manager_id
+        Person.objects.bulk_create(ready, batch_size=BATCH_SIZE)
+        if any(p.pk is None for p in ready):
+            # Backends that cannot return ids from a bulk insert: read them back.
+            ids = {e.lower(): pk for pk, e in Person.objects.values_list("pk", "email")}
+            for person in ready:
+                person.pk = ids[person.email.lower()]
+        remaining = [p for p in remaining if p.pk is None]
+    for person in cyclic:
+        person.manager_id = pending[id(person)][1].pk
+    if cyclic:
+        Person.objects.bulk_update(cyclic, ["manager"], batch_size=BATCH_SIZE)
+    # Existing people whose new manager was just created.
+    for person, manager in pending.values():
+        person.manager_id = manager.pk
+
+
+def _update_people(changes: list[tuple[Person, set[str]]], now) -> None:
+    """``bulk_update`` per set of changed fields: a CASE per field and row is costly, and most
+    people change in one or two fields only."""
+    groups: dict[frozenset, list[Person]] = {}
+    for person, fields in changes:
+        groups.setdefault(frozenset(fields), []).append(person)
+    for fields, people in groups.items():
+        Person.objects.bulk_update(people, sorted(fields), batch_size=BATCH_SIZE)
+    ids = [person.pk for person, _ in changes]
+    for start in range(0, len(ids), BATCH_SIZE):
+        Person.objects.filter(pk__in=ids[start : start + BATCH_SIZE]).update(updated_at=now)
