@@ -34,3 +34,19 @@ class CalendlyConnector:
             subscription.external_user_id,
             subscription.profile.alias.account_uri,
         )
+
+    def connect_url(self, profile: IntegrationProfile) -> str | None:
+        """Where "Connect to Calendly" starts the OAuth flow; None for personal tokens."""
+        from django.urls import reverse
+
+        from sam_saas.models import ConnectionAlias
+
+        if profile.alias.auth_type != ConnectionAlias.AuthType.OAUTH2:
+            return None
+        return reverse("calendly:connect-profile", args=[profile.pk])
+
+    def oauth_redirect_url(self, request) -> str:
+        """The callback URL to register in Calendly's developer portal."""
+        from .connect import redirect_uri
+
+        return redirect_uri(request)

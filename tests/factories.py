@@ -271,5 +271,3 @@ class JobRunFactory(DjangoModelFactory):
             error_message="401 from https://api.calendly.com/users/me",
             hint="Reconnect the connection alias: the refresh token was revoked.",
         )
-
-

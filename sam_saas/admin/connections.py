@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db import models
 
 from ..admin_forms import ConnectionAliasAdminForm, clear_field_name
+from ..connectors import ConnectorError, get_connector
 from ..models import ConnectionAlias
 
 
@@ -51,6 +52,23 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
     client_secret_state = _secret_state_display("client_secret", "client secret")
     access_token_state = _secret_state_display("access_token", "access token")
     refresh_token_state = _secret_state_display("refresh_token", "refresh token")
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        alias = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if alias is not None and alias.auth_type == ConnectionAlias.AuthType.OAUTH2:
+            try:
+                connector = get_connector(alias.provider)
+            except ConnectorError:
+                connector = None
+            if connector is not None and hasattr(connector, "oauth_redirect_url"):
+                if alias.parent_id is None:
+                    extra["oauth_redirect_url"] = connector.oauth_redirect_url(request)
+                profile = alias.profiles.first()
+                if profile is not None and self.has_change_permission(request, alias):
+                    extra["connect_url"] = connector.connect_url(profile)
+                    extra["provider_label"] = alias.get_provider_display()
+        return super().change_view(request, object_id, form_url, extra)
 
     def _credential_fields(self, editable: bool) -> tuple[str, ...]:
         fields = ["client_id"]
