@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import queue
+import threading
 import time
 from dataclasses import dataclass
 
@@ -116,91 +118,45 @@ def identifier_and_model(plan: str) -> SubscriptionIdentifier:
     return identifier
 
 
-class Downloader:
-    def __init__(self, profile: IntegrationProfile, run: JobRun, client: CalendlyClient):
+class SeatWriter:
+    """Upserts seats batch by batch, inside the caller's transaction.
+
+    Existing rows are read as plain tuples and compared with what they should be, so an
+    unchanged seat costs no model instance and no write beyond its ``last_seen_at``."""
+
+    def __init__(self, profile: IntegrationProfile, plan: str, account_uri: str, now):
         self.profile = profile
-        self.run = run
-        self.client = client
-        self._reported_at = 0.0
-        self._fetched_before = 0
+        self.account_uri = account_uri
+        self.now = now
+        self.identifier = identifier_and_model(plan)
+        self.engine = RuleEngine(profile, now)
+        self.seen: set[str] = set()
+        self.created = self.updated = 0
 
-    # -- fetch ------------------------------------------------------------------------------
+    def write(self, seats: list[Seat]) -> None:
+        batch = []
+        for seat in seats:
+            if seat.seat_uri not in self.seen:  # a restarted listing repeats seats
+                self.seen.add(seat.seat_uri)
+                batch.append(seat)
+        if batch:
+            created, updated = self._write_batch(batch)
+            self.created += created
+            self.updated += updated
 
-    def _collect(self, label: str, pages_factory, convert) -> list[Seat]:
-        """Fetch one listing completely. A stale page token restarts the listing: Calendly's
-        tokens are short-lived, and a partial listing must never be taken for the whole."""
-        for attempt in range(MAX_LISTING_RESTARTS + 1):
-            seats: list[Seat] = []
-            try:
-                for page in pages_factory():
-                    seats.extend(convert(item) for item in page)
-                    self.run.fetched = self._fetched_before + len(seats)
-                    self._maybe_report(f"Fetched {len(seats):,} {label} so far")
-                return seats
-            except InvalidRequest as exc:
-                if not exc.stale_page_token or attempt == MAX_LISTING_RESTARTS:
-                    raise
-                logger.warning("stale page token while listing %s; restarting", label)
-        raise AssertionError("unreachable")
+    def finish(self) -> tuple[int, int]:
+        """After a complete download: seats not seen become removed. Returns (removed,
+        unmatched)."""
+        removed = self._mark_vanished()
+        unmatched = SoftwareSubscription.objects.filter(
+            profile=self.profile,
+            status__in=[Status.ACTIVE, Status.PENDING],
+            person__isnull=True,
+        ).count()
+        return removed, unmatched
 
-    def _maybe_report(self, message: str) -> None:
-        now = time.monotonic()
-        if now - self._reported_at >= PROGRESS_EVERY_SECONDS:
-            self._reported_at = now
-            jobs.report_progress(self.run, self._progress(), message)
-
-    def _progress(self) -> int:
-        # The total is unknown until the last page: approach 80% and finish while writing.
-        return min(79, 5 + self.run.fetched // 200)
-
-    def fetch(self) -> tuple[str, str, list[Seat]]:
-        check = check_connection(self.client, self.profile.alias)
-        record_check(self.profile, check, self.run)
-        org_uri = check.organization_uri
-        self._fetched_before = 0
-        members = self._collect(
-            "members", lambda: self.client.iter_memberships(org_uri), seat_from_membership
-        )
-        self._fetched_before = len(members)
-        invitations = self._collect(
-            "pending invitations",
-            lambda: self.client.iter_invitations(org_uri, status="pending"),
-            seat_from_invitation,
-        )
-        return check.plan, check.account, members + invitations
-
-    # -- write ------------------------------------------------------------------------------
-
-    def write(self, plan: str, account_uri: str, seats: list[Seat]) -> None:
-        now = timezone.now()
-        identifier = identifier_and_model(plan)
-        engine = RuleEngine(self.profile, now)
-        created = updated = 0
-        seen: set[str] = set()
-        jobs.report_progress(self.run, 80, f"Saving {len(seats):,} seats")
-        with transaction.atomic():
-            for start in range(0, len(seats), WRITE_BATCH):
-                batch = [s for s in seats[start : start + WRITE_BATCH] if s.seat_uri not in seen]
-                seen.update(s.seat_uri for s in batch)
-                c, u = self._write_batch(batch, identifier, engine, account_uri, now)
-                created += c
-                updated += u
-            removed = self._mark_vanished(seen, now)
-            SoftwareSubscription.objects.filter(
-                profile=self.profile, status__in=[Status.ACTIVE, Status.PENDING]
-            ).update(last_seen_at=now)
-            unmatched = SoftwareSubscription.objects.filter(
-                profile=self.profile,
-                status__in=[Status.ACTIVE, Status.PENDING],
-                person__isnull=True,
-            ).count()
-        self.run.created, self.run.updated = created, updated
-        self.run.removed, self.run.unmatched = removed, unmatched
-        self.run.fetched = len(seats)
-
-    def _write_batch(self, batch, identifier, engine, account_uri, now) -> tuple[int, int]:
-        """Upsert one batch. Existing rows are read as plain tuples and compared with what they
-        should be, so an unchanged seat costs no model instance and no write."""
+    def _write_batch(self, batch: list[Seat]) -> tuple[int, int]:
+        now, identifier, engine = self.now, self.identifier, self.engine
         existing = {
             row[0]: row[1:]
             for row in SoftwareSubscription.objects.filter(
@@ -208,13 +164,13 @@ class Downloader:
             ).values_list("external_seat_id", "pk", *COMPARED)
         }
         engine.prefetch(s.email for s in batch)
-        new, dirty = [], []
+        new, dirty, unchanged = [], [], []
         for seat in batch:
             verdict = engine.judge(
                 seat.email,
                 seat.role,
                 identifier.value,
-                protection_reason(seat.role, seat.user_uri, account_uri),
+                protection_reason(seat.role, seat.user_uri, self.account_uri),
             )
             wanted = (
                 seat.email,
@@ -238,13 +194,20 @@ class Downloader:
             elif row[1:] != wanted:
                 dirty.append(
                     SoftwareSubscription(
-                        pk=row[0], updated_at=now, **dict(zip(COMPARED, wanted, strict=True))
+                        pk=row[0],
+                        updated_at=now,
+                        last_seen_at=now,
+                        **dict(zip(COMPARED, wanted, strict=True)),
                     )
                 )
+            else:
+                unchanged.append(row[0])
         if new:
             self._insert(new)
         if dirty:
             SoftwareSubscription.objects.bulk_update(dirty, UPDATED_FIELDS)
+        if unchanged:
+            SoftwareSubscription.objects.filter(pk__in=unchanged).update(last_seen_at=now)
         return len(new), len(dirty)
 
     def _insert(self, rows: list[tuple]) -> None:
@@ -266,17 +229,207 @@ class Downloader:
                 SoftwareSubscription(**dict(zip(INSERT_COLUMNS, row, strict=True))) for row in rows
             )
 
-    def _mark_vanished(self, seen: set[str], now) -> int:
+    def _mark_vanished(self) -> int:
         holding = SoftwareSubscription.objects.filter(
             profile=self.profile, status__in=[Status.ACTIVE, Status.PENDING]
         ).values_list("pk", "external_seat_id")
-        gone = [pk for pk, seat_uri in holding.iterator(chunk_size=5000) if seat_uri not in seen]
+        gone = [pk for pk, uri in holding.iterator(chunk_size=5000) if uri not in self.seen]
         removed = 0
         for start in range(0, len(gone), 1000):
             removed += SoftwareSubscription.objects.filter(
                 pk__in=gone[start : start + 1000], status__in=[Status.ACTIVE, Status.PENDING]
-            ).update(status=Status.REMOVED, updated_at=now)
+            ).update(status=Status.REMOVED, updated_at=self.now)
         return removed
+
+
+class Downloader:
+    """Streams every page of members and pending invitations into a writer.
+
+    All writes happen in one transaction that commits only after the last page, so a failure
+    part-way leaves the last good data untouched. On PostgreSQL outside a transaction (a
+    worker, a command) the writer runs in its own thread and connection: database work
+    overlaps the wait for Calendly, and progress, written on this thread's connection,
+    stays visible while the download runs."""
+
+    def __init__(self, profile: IntegrationProfile, run: JobRun, client: CalendlyClient):
+        self.profile = profile
+        self.run = run
+        self.client = client
+        self._reported_at = 0.0
+
+    def _stream(self, writer, label: str, pages_factory, convert) -> None:
+        """Send one listing to the writer. A stale page token restarts the listing (Calendly's
+        tokens are short-lived); the writer skips seats it already has."""
+        for attempt in range(MAX_LISTING_RESTARTS + 1):
+            buffer: list[Seat] = []
+            listed = 0
+            try:
+                for page in pages_factory():
+                    buffer.extend(convert(item) for item in page)
+                    listed += len(page)
+                    if len(buffer) >= WRITE_BATCH:
+                        writer.write(buffer)
+                        buffer = []
+                    self.run.fetched = self._fetched_before + listed
+                    self._maybe_report(f"Fetched {listed:,} {label} so far")
+                if buffer:
+                    writer.write(buffer)
+                self._fetched_before += listed
+                return
+            except InvalidRequest as exc:
+                if not exc.stale_page_token or attempt == MAX_LISTING_RESTARTS:
+                    raise
+                logger.warning("stale page token while listing %s; restarting", label)
+
+    def _maybe_report(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._reported_at >= PROGRESS_EVERY_SECONDS:
+            self._reported_at = now
+            # The total is unknown until the last page: approach 95% and finish at the end.
+            jobs.report_progress(self.run, min(95, 5 + self.run.fetched // 200), message)
+
+    def run_download(self) -> None:
+        check = check_connection(self.client, self.profile.alias)
+        record_check(self.profile, check, self.run)
+        org_uri = check.organization_uri
+        self._fetched_before = 0
+        now = timezone.now()
+
+        def make_writer():
+            return SeatWriter(self.profile, check.plan, check.account, now)
+
+        threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
+        writer = ThreadedWriter(make_writer) if threaded else InlineWriter(make_writer)
+        try:
+            self._stream(
+                writer,
+                "members",
+                lambda: self.client.iter_memberships(org_uri),
+                seat_from_membership,
+            )
+            if self._fetched_before == 0:
+                raise ConnectorError(
+                    "Calendly listed no members at all; refusing to mark every seat removed.",
+                    hint="Check that the token belongs to the right organization, then refresh.",
+                )
+            self._stream(
+                writer,
+                "pending invitations",
+                lambda: self.client.iter_invitations(org_uri, status="pending"),
+                seat_from_invitation,
+            )
+        except BaseException:
+            writer.abort()
+            raise
+        result = writer.finish()
+        self.run.created, self.run.updated = result.created, result.updated
+        self.run.removed, self.run.unmatched = result.removed, result.unmatched
+        self.run.fetched = self._fetched_before
+
+
+@dataclass
+class WriteResult:
+    created: int
+    updated: int
+    removed: int
+    unmatched: int
+
+
+def _finish(writer: SeatWriter) -> WriteResult:
+    removed, unmatched = writer.finish()
+    return WriteResult(writer.created, writer.updated, removed, unmatched)
+
+
+class InlineWriter:
+    """The writer on the calling thread, in one atomic block opened now and closed by
+    :meth:`finish` (commit) or :meth:`abort` (roll back)."""
+
+    def __init__(self, factory):
+        self._atomic = transaction.atomic()
+        self._atomic.__enter__()
+        try:
+            self._writer = factory()
+        except BaseException:
+            self.abort()
+            raise
+
+    def write(self, seats: list[Seat]) -> None:
+        self._writer.write(seats)
+
+    def finish(self) -> WriteResult:
+        try:
+            result = _finish(self._writer)
+        except BaseException:
+            self.abort()
+            raise
+        self._atomic.__exit__(None, None, None)
+        return result
+
+    def abort(self) -> None:
+        error = _Aborted()
+        self._atomic.__exit__(type(error), error, None)
+
+
+class _Aborted(Exception):
+    pass
+
+
+_FINISH = object()
+_ABORT = object()
+
+
+class ThreadedWriter:
+    """The writer on its own thread and database connection, fed through a bounded queue
+    (so a slow database slows the fetch down instead of filling memory)."""
+
+    def __init__(self, factory):
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._result: WriteResult | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(factory,), name="calendly-seat-writer", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, factory) -> None:
+        try:
+            with transaction.atomic():
+                writer = factory()
+                while True:
+                    item = self._queue.get()
+                    if item is _ABORT:
+                        raise _Aborted
+                    if item is _FINISH:
+                        self._result = _finish(writer)
+                        return
+                    writer.write(item)
+        except _Aborted:
+            return
+        except BaseException as exc:  # handed to the fetching thread
+            self._error = exc
+            while self._queue.get() not in (_FINISH, _ABORT):
+                pass  # keep draining so the fetching thread never blocks on a full queue
+        finally:
+            connection.close()
+
+    def _raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def write(self, seats: list[Seat]) -> None:
+        self._raise_if_failed()
+        self._queue.put(seats)
+
+    def finish(self) -> WriteResult:
+        self._queue.put(_FINISH)
+        self._thread.join()
+        self._raise_if_failed()
+        return self._result
+
+    def abort(self) -> None:
+        if self._thread.is_alive():
+            self._queue.put(_ABORT)
+            self._thread.join()
 
 
 # The columns a download decides, in the order ``_write_batch`` builds them.
@@ -330,15 +483,8 @@ def download_subscriptions(profile: IntegrationProfile, run: JobRun) -> None:
     """The connector's first process. Raises :class:`ConnectorError` with a hint on failure,
     after which no existing subscription has changed."""
     client = build_client(profile, stats=run)
-    downloader = Downloader(profile, run, client)
     try:
         with client:
-            plan, account_uri, seats = downloader.fetch()
+            Downloader(profile, run, client).run_download()
     except CalendlyError as exc:
         raise as_connector_error(exc) from exc
-    if not seats:
-        raise ConnectorError(
-            "Calendly listed no members at all; refusing to mark every seat removed.",
-            hint="Check that the token belongs to the right organization, then refresh again.",
-        )
-    downloader.write(plan, account_uri, seats)

@@ -266,3 +266,30 @@ def test_draft_and_unconnected_profiles_fail_with_a_hint(sandbox):
     run = download(profile)
     assert run.status == JobRun.Status.FAILED
     assert "Connect to Calendly" in run.hint
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_writer_thread_commits_only_a_complete_download(
+    sandbox, make_pat_profile
+):
+    """Outside a transaction (a worker) the seats are written on a second connection while
+    pages arrive; a failure on a later page rolls all of it back."""
+    org = sandbox.state.add_organization(name="Threaded", members=1200, plan="teams", seed=8)
+    profile = make_pat_profile(name="Threaded", token=org.admin_token)
+    first = download(profile)
+    assert first.status == JobRun.Status.SUCCEEDED, first.error_message
+    assert seats_of(profile).filter(kind="member").count() == 1200
+    before = dict(seats_of(profile).values_list("external_seat_id", "status"))
+
+    sandbox.state.remove_member(org, next(m for m in org.members if m.role == "user"))
+    sandbox.state.add_member(org, email="late@threaded.example", name="Late")
+    # Page 10 of 13 fails every attempt, after several batches went to the writer.
+    sandbox.faults.update(status_on_request={13: 502, 14: 502, 15: 502, 16: 502})
+    failed = download(profile)
+    assert failed.status == JobRun.Status.FAILED
+    assert dict(seats_of(profile).values_list("external_seat_id", "status")) == before
+
+    sandbox.faults.reset()
+    again = download(profile)
+    assert (again.created, again.removed) == (1, 1)

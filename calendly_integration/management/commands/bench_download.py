@@ -12,6 +12,7 @@ import resource
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import connection
-from django.test.utils import CaptureQueriesContext
+from django.db.backends.signals import connection_created
 
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
 from sam_saas.services import jobs
@@ -68,14 +69,36 @@ def http_floor(url: str) -> tuple[float, int]:
 def count_inserts() -> list[int]:
     """Count calls of the downloader's insert step (one statement each)."""
     calls: list[int] = []
-    original = download.Downloader._insert
+    original = download.SeatWriter._insert
 
     def counted(self, rows):
         calls.append(len(rows))
         return original(self, rows)
 
-    download.Downloader._insert = counted
+    download.SeatWriter._insert = counted
     return calls
+
+
+class QueryCounter:
+    """Counts statements on every connection, including the seat writer's own thread."""
+
+    def __init__(self):
+        self.statements: list[tuple[float, str]] = []
+        self._lock = threading.Lock()
+        connection_created.connect(self._install, weak=False)
+        self._install(connection=connection)
+
+    def _install(self, sender=None, connection=None, **kwargs):
+        if self not in connection.execute_wrappers:
+            connection.execute_wrappers.append(self)
+
+    def __call__(self, execute, sql, params, many, context):
+        start = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            with self._lock:
+                self.statements.append((time.perf_counter() - start, sql))
 
 
 def peak_rss_mb() -> float:
@@ -126,25 +149,33 @@ class Command(BaseCommand):
                 name=alias.name, alias=alias, status="draft", provider="calendly"
             )
             inserts = count_inserts()
+            counter = QueryCounter()
             runs = []
             for label in ("first run", "second run (nothing changed)"):
                 inserts.clear()
-                with CaptureQueriesContext(connection) as queries:
-                    t0 = time.perf_counter()
-                    run = jobs.run_now(profile, JobRun.Kind.DOWNLOAD, JobRun.Trigger.COMMAND)
-                    wall = time.perf_counter() - t0
+                counter.statements.clear()
+                t0, cpu0 = time.perf_counter(), time.process_time()
+                run = jobs.run_now(profile, JobRun.Kind.DOWNLOAD, JobRun.Trigger.COMMAND)
+                wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+                queries = list(counter.statements)
                 if run.status != JobRun.Status.SUCCEEDED:
                     self.stderr.write(f"{label} failed: {run.error_message}\n{run.hint}")
                     return
                 # COPY (PostgreSQL inserts) bypasses Django's query log: count it by hand.
-                runs.append((label, wall, len(queries) + len(inserts), run))
+                runs.append((label, wall, len(queries) + len(inserts), run, cpu))
+                if options["verbosity"] > 1:
+                    total = sum(t for t, _ in queries)
+                    self.stdout.write(f"{label}: {total:.2f}s in SQL; slowest statements:")
+                    for seconds, sql in sorted(queries, reverse=True)[:5]:
+                        self.stdout.write(f"  {seconds:.3f}s {sql[:160]}")
             self.stdout.write(f"database: {connection.vendor}")
             self.stdout.write(
                 f"HTTP floor: {floor:.2f}s for {pages} pages of 100 (bare requests loop)"
             )
-            for label, wall, n_queries, run in runs:
+            for label, wall, n_queries, run, cpu in runs:
                 self.stdout.write(
-                    f"{label}: {wall:.2f}s wall, ratio to floor {wall / floor:.2f}, "
+                    f"{label}: {wall:.2f}s wall ({cpu:.2f}s CPU in this process), "
+                    f"ratio to floor {wall / floor:.2f}, "
                     f"{n_queries} queries = {n_queries / pages:.2f} per page of 100, "
                     f"fetched {run.fetched:,}, created {run.created:,}, updated {run.updated:,}, "
                     f"removed {run.removed:,}, api calls {run.api_calls:,}"
@@ -155,7 +186,7 @@ class Command(BaseCommand):
             sandbox.wait(timeout=30)
             log.close()
             if profile is not None:
-                profile.subscriptions.all().delete()
+                profile.subscriptions.all()._raw_delete(profile.subscriptions.db)
                 profile.job_runs.all().delete()
                 alias = profile.alias
                 profile.delete()
