@@ -7,6 +7,7 @@ import contextlib
 
 from ..connectors import get_connector
 from ..models import JobRun
+from ..signals import download_completed
 from . import jobs
 
 
@@ -15,6 +16,7 @@ def download(run: JobRun) -> None:
     must see the seats the download just created."""
     profile = run.profile
     get_connector(profile.provider).download_subscriptions(profile, run)
+    download_completed.send(sender=type(profile), profile=profile, run=run)
     if run.trigger == JobRun.Trigger.SCHEDULE and profile.activity_enabled:
         with contextlib.suppress(jobs.JobAlreadyOpen):
             jobs.enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
