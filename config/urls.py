@@ -4,5 +4,6 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("calendly/", include("calendly_integration.urls")),
+    path("reclaim/", include("reclamation.urls")),
     path("", include("sam_saas.urls")),
 ]

@@ -271,3 +271,77 @@ class JobRunFactory(DjangoModelFactory):
             error_message="401 from https://api.calendly.com/users/me",
             hint="Reconnect the connection alias: the refresh token was revoked.",
         )
+
+
+# -- reclamation -------------------------------------------------------------------------------
+
+from reclamation.models import (  # noqa: E402
+    CandidateEvent,
+    ReclamationCandidate,
+    ReclamationRule,
+)
+
+
+class ReclamationRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = ReclamationRule
+
+    name = factory.LazyAttribute(lambda o: o.profile.name if o.profile else "Orphan rule")
+    profile = factory.SubFactory(IntegrationProfileFactory)
+
+
+def _rule_of(profile):
+    from reclamation.services.rules import ensure_rule
+
+    return ensure_rule(profile) if profile is not None else None
+
+
+class ReclamationCandidateFactory(DjangoModelFactory):
+    """An open candidate (Awaiting Approval) for a fresh seat; pass ``subscription=`` to raise
+    it for a given seat, ``state=`` for another state. The rule is the profile's own."""
+
+    class Meta:
+        model = ReclamationCandidate
+        skip_postgeneration_save = True
+
+    subscription = factory.SubFactory(
+        SoftwareSubscriptionFactory,
+        last_activity_at=factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=90)),
+    )
+    profile = factory.SelfAttribute("subscription.profile")
+    rule = factory.LazyAttribute(lambda o: _rule_of(o.profile))
+    person = factory.SelfAttribute("subscription.person")
+    user_principal_name = factory.SelfAttribute("subscription.user_principal_name")
+    user_name = factory.LazyAttribute(lambda o: o.person.name if o.person else "")
+    department = factory.LazyAttribute(lambda o: o.person.department if o.person else "")
+    cost_center = factory.LazyAttribute(lambda o: o.person.cost_center if o.person else "")
+    profile_name = factory.LazyAttribute(lambda o: o.profile.name)
+    provider = factory.LazyAttribute(lambda o: o.profile.provider)
+    rule_name = factory.LazyAttribute(lambda o: o.rule.name if o.rule else "")
+    rule_snapshot = factory.LazyAttribute(lambda o: o.rule.snapshot() if o.rule else {})
+    seat_kind = factory.SelfAttribute("subscription.kind")
+    justification = ReclamationCandidate.Justification.LOW_USAGE
+    last_activity_at = factory.SelfAttribute("subscription.last_activity_at")
+    last_activity_source = factory.SelfAttribute("subscription.last_activity_source")
+    potential_savings = 120
+    currency = "USD"
+    savings_known = True
+    state = ReclamationCandidate.State.AWAITING_APPROVAL
+
+    class Params:
+        rich = factory.Trait(
+            events=factory.RelatedFactoryList(
+                "tests.factories.CandidateEventFactory", factory_related_name="candidate", size=2
+            )
+        )
+
+
+class CandidateEventFactory(DjangoModelFactory):
+    class Meta:
+        model = CandidateEvent
+
+    candidate = factory.SubFactory(ReclamationCandidateFactory)
+    actor_label = "candidate identification"
+    from_state = ""
+    to_state = ReclamationCandidate.State.AWAITING_APPROVAL
+    note = "Raised by rule: no activity for more than 60 days."

@@ -119,6 +119,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # Admin login throttling and other product settings.
 SAM_SETTINGS = {
+    # Where people reach this product: the links in e-mails to seat holders start with it.
+    "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000"),
     "DEFAULT_ANALYZE_DAYS": 60,
     "DISPATCH_INTERVAL_MINUTES": 15,
 }

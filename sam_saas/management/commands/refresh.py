@@ -15,6 +15,7 @@ PROFILE_PROCESSES = {
 GLOBAL_PROCESSES = {
     "candidates": JobRun.Kind.CANDIDATES,
     "reconcile": JobRun.Kind.RECONCILE,
+    "reclaim": JobRun.Kind.RECLAIM,
 }
 
 

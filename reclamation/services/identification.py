@@ -1,0 +1,391 @@
+"""Identify reclamation candidates: set-based, one ``INSERT ... SELECT`` per rule.
+
+The daily job (after the refresh), the admin's "Identify candidates now" and
+``manage.py refresh --process candidates`` all run :func:`run_identification_job`. Why SQL and
+not a loop: ServiceNow needs platform tuning above 50,000 subscriptions; here the database
+compares every seat with its rule in one statement, and Python only loops over rules (one per
+profile).
+
+Before raising new candidates, open ones whose premise broke are closed, also set-based: the
+seat vanished at the vendor (Closed Skipped), it shows activity newer than the candidate knew
+(Closed Canceled), or it became excluded from reclamation (Closed Skipped).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db import models, transaction
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
+from django.db.models.functions import Coalesce, NullIf
+from django.utils import timezone
+
+from sam_saas.models import Entitlement, IntegrationProfile, JobRun, SoftwareSubscription
+
+from ..models import OPEN_STATES, ReclamationCandidate, ReclamationRule
+from .rules import ensure_rules_for_published_profiles
+from .sql import insert_from_select
+from .transitions import transition
+
+State = ReclamationCandidate.State
+Justification = ReclamationCandidate.Justification
+Sub = SoftwareSubscription
+
+IDENTIFICATION = "candidate identification"
+DOWNLOAD = "subscription download"
+
+JUSTIFICATION_NOTES = {
+    Justification.LEAVER: "the person is inactive in the directory (a leaver)",
+    Justification.STALE_INVITATION: "the invitation has been pending for more than {invitation_days} days",
+    Justification.NEVER_USED: "no activity was ever recorded for the seat",
+    Justification.LOW_USAGE: "no activity for more than {inactivity_days} days",
+}
+
+
+# -- what makes a seat a candidate ------------------------------------------------------------
+
+
+def activity_known(profile: IntegrationProfile) -> bool:
+    """Activity-based justifications (low usage, never used) need activity data: the profile
+    pulls activity and at least one pull succeeded. Without this guard every seat of a fresh
+    profile would look "never used" after its first download."""
+    return (
+        profile.activity_enabled
+        and JobRun.objects.filter(
+            profile=profile, kind=JobRun.Kind.ACTIVITY, status=JobRun.Status.SUCCEEDED
+        ).exists()
+    )
+
+
+def eligible_seats(rule: ReclamationRule, now: dt.datetime) -> models.QuerySet:
+    """The profile's seats a rule may flag at all. Never: the owner (also filtered by role,
+    belt and braces: the download already excludes it), the connection's own account and every
+    other seat excluded from reclamation, and seats inside the grace period (counted from the
+    vendor's creation date, or from when we first saw the seat if the vendor gives none)."""
+    return (
+        Sub.objects.filter(
+            profile_id=rule.profile_id,
+            status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING],
+            excluded_from_reclamation=False,
+        )
+        .exclude(role__iexact="owner")
+        .alias(seat_since=Coalesce("external_created_at", "first_seen_at"))
+        .filter(seat_since__lt=now - dt.timedelta(days=rule.grace_days))
+    )
+
+
+def justification_expression(
+    rule: ReclamationRule,
+    now: dt.datetime,
+    *,
+    inactivity_days: int | None = None,
+    with_activity: bool = True,
+) -> Case | None:
+    """The justification a seat gets from ``rule`` (NULL: none), most compelling first:
+    leaver, stale invitation, never used, low usage. ``inactivity_days`` overrides the rule's
+    threshold (the preview's 30/60/90/120 columns). None when the rule can flag nothing."""
+    days = rule.inactivity_days if inactivity_days is None else inactivity_days
+    whens = []
+    if rule.reclaim_leavers:
+        whens.append(When(person__active=False, then=Value(Justification.LEAVER)))
+    if rule.invitation_days is not None:
+        whens.append(
+            When(
+                Q(kind=Sub.Kind.INVITATION)
+                & Q(seat_since__lt=now - dt.timedelta(days=rule.invitation_days)),
+                then=Value(Justification.STALE_INVITATION),
+            )
+        )
+    if with_activity:
+        member = Q(kind=Sub.Kind.MEMBER)
+        if rule.include_never_active:
+            whens.append(
+                When(
+                    member & Q(last_activity_at__isnull=True),
+                    then=Value(Justification.NEVER_USED),
+                )
+            )
+        whens.append(
+            When(
+                member & Q(last_activity_at__lt=now - dt.timedelta(days=days)),
+                then=Value(Justification.LOW_USAGE),
+            )
+        )
+    if not whens:
+        return None
+    return Case(*whens, default=Value(None), output_field=models.CharField())
+
+
+def has_open_candidate() -> Exists:
+    return Exists(
+        ReclamationCandidate.objects.filter(subscription=OuterRef("pk"), state__in=OPEN_STATES)
+    )
+
+
+# -- what a seat would save --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Cost:
+    annual: Decimal
+    currency: str
+
+
+def entitlement_costs(profile_id: int | None, on: dt.date | None = None) -> dict[int, Cost]:
+    """Annual unit cost per software model, from the entitlements in force: the profile's own
+    entitlement wins over a global one, then the latest start. One query; entitlements are few,
+    so the costs then go into the SQL as constants instead of a correlated subquery per seat."""
+    rows = (
+        Entitlement.objects.in_force(on)
+        .filter(Q(profile_id=profile_id) | Q(profile__isnull=True))
+        .order_by(F("profile_id").asc(nulls_last=True), "-start_date", "-pk")
+    )
+    costs: dict[int, Cost] = {}
+    for entitlement in rows:
+        costs.setdefault(
+            entitlement.software_model_id,
+            Cost(entitlement.annual_unit_cost, entitlement.currency),
+        )
+    return costs
+
+
+def cost_expressions(costs: dict[int, Cost]) -> tuple:
+    """(annual cost, currency, known) as SQL expressions over a subscription's model."""
+    decimal = models.DecimalField(max_digits=12, decimal_places=2)
+    if not costs:
+        return (
+            Value(Decimal("0"), output_field=decimal),
+            Value("", output_field=models.CharField()),
+            Value(False, output_field=models.BooleanField()),
+        )
+    annual = Case(
+        *[When(software_model_id=m, then=Value(c.annual)) for m, c in costs.items()],
+        default=Value(Decimal("0")),
+        output_field=decimal,
+    )
+    currency = Case(
+        *[When(software_model_id=m, then=Value(c.currency)) for m, c in costs.items()],
+        default=Value(""),
+        output_field=models.CharField(),
+    )
+    known = ExpressionWrapper(
+        Q(software_model_id__in=list(costs)), output_field=models.BooleanField()
+    )
+    return annual, currency, known
+
+
+# -- closing candidates whose premise broke ---------------------------------------------------
+
+
+def _open(profile: IntegrationProfile | None = None, profiles=None) -> models.QuerySet:
+    qs = ReclamationCandidate.objects.filter(state__in=OPEN_STATES)
+    if profile is not None:
+        qs = qs.filter(profile=profile)
+    if profiles is not None:
+        qs = qs.filter(profile__in=profiles)
+    return qs
+
+
+def close_vanished(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
+    """Close as Closed Skipped the open candidates whose seat disappeared at the vendor (the
+    download set the subscription to ``removed``, or the row is gone). Call it after a download
+    for one profile; identification calls it for all. Returns the closed ids."""
+    vanished = _open(profile, profiles).filter(
+        Q(subscription__isnull=True) | Q(subscription__status=Sub.Status.REMOVED)
+    )
+    return transition(
+        vanished,
+        OPEN_STATES,
+        State.CLOSED_SKIPPED,
+        note="The seat no longer exists at the vendor: nothing left to reclaim.",
+        label=DOWNLOAD,
+    )
+
+
+def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
+    """Close as Closed Canceled the open candidates whose seat shows activity newer than the
+    candidate recorded (or any activity, for a never-used one)."""
+    resumed = _open(profile, profiles).filter(
+        Q(subscription__last_activity_at__gt=F("last_activity_at"))
+        | Q(last_activity_at__isnull=True, subscription__last_activity_at__isnull=False)
+    )
+    return transition(
+        resumed,
+        OPEN_STATES,
+        State.CLOSED_CANCELED,
+        note="Activity resumed: the seat was used after the candidate was raised.",
+        label=IDENTIFICATION,
+    )
+
+
+def close_excluded(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
+    """Close as Closed Skipped the open candidates whose seat became excluded from reclamation
+    (a user exclusion rule added since, for example)."""
+    excluded = _open(profile, profiles).filter(subscription__excluded_from_reclamation=True)
+    return transition(
+        excluded,
+        OPEN_STATES,
+        State.CLOSED_SKIPPED,
+        note="The seat is now excluded from reclamation.",
+        label=IDENTIFICATION,
+    )
+
+
+# -- raising new candidates --------------------------------------------------------------------
+
+
+def raise_candidates(
+    rule: ReclamationRule,
+    now: dt.datetime,
+    token: uuid.UUID,
+    *,
+    with_activity: bool,
+    costs: dict[int, Cost],
+) -> int:
+    """One ``INSERT ... SELECT`` creating the rule's new candidates, tagged with ``token`` (the
+    run's id). Returns how many were created."""
+    justification = justification_expression(rule, now, with_activity=with_activity)
+    if justification is None:
+        return 0
+    profile = rule.profile
+    seats = (
+        eligible_seats(rule, now)
+        .alias(reason=justification)
+        .filter(reason__isnull=False)
+        .filter(~has_open_candidate())
+    )
+    annual, currency, known = cost_expressions(costs)
+    state = State.AWAITING_APPROVAL if rule.require_approval else State.READY
+    text = models.CharField()
+    columns = {
+        "subscription": F("pk"),
+        "profile": Value(profile.pk, output_field=models.IntegerField()),
+        "rule": Value(rule.pk, output_field=models.IntegerField()),
+        "person": F("person_id"),
+        "user_principal_name": F("user_principal_name"),
+        "user_name": Coalesce(
+            NullIf(F("person__name"), Value("")), F("user_name"), output_field=text
+        ),
+        "department": Coalesce(F("person__department"), Value(""), output_field=text),
+        "cost_center": Coalesce(F("person__cost_center"), Value(""), output_field=text),
+        "profile_name": Value(profile.name, output_field=text),
+        "provider": Value(profile.provider, output_field=text),
+        "rule_name": Value(rule.name, output_field=text),
+        "rule_snapshot": Value(rule.snapshot(), output_field=models.JSONField()),
+        "seat_kind": F("kind"),
+        "justification": F("reason"),
+        "last_activity_at": F("last_activity_at"),
+        "last_activity_source": F("last_activity_source"),
+        "last_activity_evidence": F("last_activity_evidence"),
+        "potential_savings": annual,
+        "currency": currency,
+        "savings_known": known,
+        "state": Value(state, output_field=text),
+        "created_at": Value(now, output_field=models.DateTimeField()),
+        "state_changed_at": Value(now, output_field=models.DateTimeField()),
+        "last_transition": Value(token, output_field=models.UUIDField()),
+    }
+    # Staged: the "no open candidate" anti-join reads the table being inserted into. No ON
+    # CONFLICT: that anti-join and the job's one-open-run constraint leave no room for a
+    # duplicate, and speculative insertion doubled the statement's time. Should one slip in
+    # anyway, the partial unique index fails the statement (nothing half-done) and the next
+    # run raises the candidates.
+    return insert_from_select(ReclamationCandidate, seats, columns, staged=True)
+
+
+def explain(candidate: ReclamationCandidate) -> str:
+    """Why a candidate was raised, in words, from its justification and rule snapshot. (No
+    "raised" event row is written: at 100,000 new candidates it would double the rows and
+    the foreign-key checks of the run, and the candidate itself holds all of it.)"""
+    snapshot = {"inactivity_days": "?", "invitation_days": "?", **(candidate.rule_snapshot or {})}
+    template = JUSTIFICATION_NOTES.get(candidate.justification, "")
+    why = template.format(**snapshot) if template else candidate.get_justification_display()
+    rule = candidate.rule_name or "a removed rule"
+    return f"Raised by rule “{rule}”: {why}."
+
+
+@dataclass
+class IdentificationResult:
+    rules_created: int = 0
+    raised: int = 0
+    vanished: int = 0
+    canceled: int = 0
+    excluded: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def closed(self) -> int:
+        return self.vanished + self.canceled + self.excluded
+
+
+def identify(now: dt.datetime | None = None, *, profiles=None) -> IdentificationResult:
+    """Close candidates whose premise broke, then raise new ones for every active rule of a
+    published profile (of ``profiles`` when given). Rules missing for published profiles are
+    created first."""
+    now = now or timezone.now()
+    result = IdentificationResult()
+    result.rules_created = ensure_rules_for_published_profiles(profiles)
+    result.vanished = len(close_vanished(profiles=profiles))
+    result.canceled = len(cancel_resumed(profiles=profiles))
+    result.excluded = len(close_excluded(profiles=profiles))
+
+    rules = ReclamationRule.objects.filter(
+        active=True, profile__status=IntegrationProfile.Status.PUBLISHED
+    ).select_related("profile")
+    if profiles is not None:
+        rules = rules.filter(profile__in=profiles)
+    rules = list(rules)
+    token = uuid.uuid4()
+    with transaction.atomic():
+        for rule in rules:
+            with_activity = activity_known(rule.profile)
+            if not with_activity:
+                result.warnings.append(
+                    f"{rule.profile.name}: no successful activity pull yet, so only leavers "
+                    "and stale invitations were considered."
+                )
+            result.raised += raise_candidates(
+                rule,
+                now,
+                token,
+                with_activity=with_activity,
+                costs=entitlement_costs(rule.profile_id, timezone.localdate(now)),
+            )
+    return result
+
+
+def run_identification_job(run: JobRun) -> None:
+    """The CANDIDATES job (daily after the refresh, "Identify candidates now" in the admin,
+    ``manage.py refresh --process candidates``): identify, then move the workflow on: expire
+    unanswered notifications, start Ready candidates raised by an earlier run, and queue again
+    reclaims whose task was lost."""
+    from sam_saas.services import jobs
+
+    from . import workflow
+
+    started = run.started_at or timezone.now()
+    jobs.report_progress(run, 5, "Identifying candidates")
+    result = identify()
+    jobs.report_progress(run, 70, "Expiring unanswered notifications")
+    expired = workflow.expire_awaiting_user()
+    jobs.report_progress(run, 85, "Starting Ready candidates")
+    advanced = workflow.advance_ready(before=started)
+    requeued = workflow.requeue_stranded()
+    run.warnings = [*run.warnings, *result.warnings]
+    if requeued:
+        run.warnings.append(f"Queued again {len(requeued)} reclaim(s) whose task was lost.")
+    jobs.add_counts(
+        run,
+        created=result.raised,
+        removed=result.closed,
+        updated=len(expired.done) + len(advanced.done),
+    )
+    jobs.report_progress(
+        run,
+        99,
+        f"{result.raised} raised, {result.closed} closed, {len(expired.done)} expired, "
+        f"{len(advanced.done)} started",
+    )

@@ -1,0 +1,168 @@
+"""E-mailing the seat holder, and the signed links of the answer.
+
+A link is ``TimestampSigner``-signed (so it cannot be forged), expires after the rule's days
+(so an old mail cannot keep a seat forever), and carries the candidate's ``last_transition``
+as a nonce: it works only while the candidate is still in the Awaiting User transition that
+sent it, so a used link, or one from an earlier notification, is refused. The pages behind it
+need no login, and a GET never changes anything (mail scanners prefetch links).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMessage, get_connection
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from ..models import ReclamationCandidate
+from .transitions import transition
+
+logger = logging.getLogger(__name__)
+
+State = ReclamationCandidate.State
+Answer = ReclamationCandidate.UserResponse
+SALT = "reclamation.user-answer"
+
+
+class LinkError(Exception):
+    status = 400
+    title = "This link is not valid"
+
+
+class LinkInvalid(LinkError):
+    pass
+
+
+class LinkExpired(LinkError):
+    status = 410
+    title = "This link has expired"
+
+
+class LinkUsed(LinkError):
+    status = 409
+    title = "This link was already used"
+
+
+@dataclass(frozen=True)
+class Link:
+    candidate_id: int
+    nonce: str
+    answer: str
+    days: int
+
+
+def _signer() -> signing.TimestampSigner:
+    return signing.TimestampSigner(salt=SALT)
+
+
+def make_token(candidate_id: int, nonce, answer: str, days: int) -> str:
+    return _signer().sign_object({"c": candidate_id, "n": str(nonce), "a": answer, "d": days})
+
+
+def read_token(token: str) -> Link:
+    """Check signature and age. Raises :class:`LinkInvalid` or :class:`LinkExpired`."""
+    signer = _signer()
+    try:
+        data = signer.unsign_object(token)
+    except signing.BadSignature:
+        raise LinkInvalid("The link is damaged or was not issued by us.") from None
+    try:
+        link = Link(int(data["c"]), str(uuid.UUID(data["n"])), str(data["a"]), int(data["d"]))
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise LinkInvalid("The link is damaged.") from None
+    if link.answer not in Answer.values:
+        raise LinkInvalid("The link is damaged.")
+    try:
+        # The days travel in the signed payload, so a second unsign enforces them.
+        signer.unsign_object(token, max_age=dt.timedelta(days=link.days))
+    except signing.SignatureExpired:
+        raise LinkExpired(
+            "The time to answer has passed; the seat is being reclaimed as announced."
+        ) from None
+    return link
+
+
+def current_candidate(link: Link) -> ReclamationCandidate:
+    """The candidate the link may still answer for. Raises :class:`LinkUsed` otherwise."""
+    candidate = (
+        ReclamationCandidate.objects.filter(
+            pk=link.candidate_id, state=State.AWAITING_USER, last_transition=link.nonce
+        )
+        .only("pk", "user_principal_name", "profile_name", "provider", "respond_by")
+        .first()
+    )
+    if candidate is None:
+        raise LinkUsed("This request was already answered or has been closed.")
+    return candidate
+
+
+def public_url(path: str) -> str:
+    """Absolute URL for e-mails, which are sent outside any request (daily job, tasks)."""
+    base = settings.SAM_SETTINGS.get("PUBLIC_BASE_URL") or "http://localhost:8000"
+    return base.rstrip("/") + path
+
+
+def answer_url(candidate: ReclamationCandidate, answer: str, days: int) -> str:
+    token = make_token(candidate.pk, candidate.last_transition, answer, days)
+    return public_url(reverse("reclamation:answer", args=[token]))
+
+
+def build_message(candidate: ReclamationCandidate) -> EmailMessage:
+    from .workflow import provider_label
+
+    days = int((candidate.rule_snapshot or {}).get("days_before_reclaim", 7))
+    context = {
+        "candidate": candidate,
+        "vendor": provider_label(candidate.provider),
+        "days": days,
+        "keep_url": answer_url(candidate, Answer.KEEP, days),
+        "release_url": answer_url(candidate, Answer.RELEASE, days),
+    }
+    recipient = candidate.person.email if candidate.person_id else candidate.user_principal_name
+    return EmailMessage(
+        subject=f"Do you still need your {context['vendor']} seat?",
+        body=render_to_string("reclamation/email/notify_user.txt", context),
+        to=[recipient],
+    )
+
+
+def send(candidate_ids: list[int]) -> int:
+    """E-mail the seat holders of candidates now Awaiting User, over one SMTP connection.
+    When the mail cannot be sent the candidates go to Attention Required, not silently to
+    reclamation: the deadline would run while nobody was asked."""
+    candidates = list(
+        ReclamationCandidate.objects.filter(pk__in=candidate_ids, state=State.AWAITING_USER)
+        .select_related("person")
+        .order_by("pk")
+    )
+    if not candidates:
+        return 0
+    try:
+        with get_connection() as connection:
+            return connection.send_messages([build_message(c) for c in candidates]) or 0
+    except Exception as exc:
+        logger.exception("could not e-mail %s seat holder(s)", len(candidates))
+        # Only the transition that sent these mails is failed; a later one is left alone.
+        for candidate in candidates:
+            transition(
+                [candidate.pk],
+                [State.AWAITING_USER],
+                State.ATTENTION_REQUIRED,
+                None,
+                f"The e-mail to the user could not be sent: {exc}",
+                label="notification",
+                condition=Q(last_transition=candidate.last_transition),
+                updates={
+                    "message": f"The e-mail to the user could not be sent: {exc}",
+                    "hint": "Check the e-mail settings (EMAIL_URL), then use “Reclaim now” "
+                    "or “Close skipped”.",
+                },
+            )
+        return 0

@@ -1,0 +1,96 @@
+"""What a rule would produce, shown on the rule page before saving.
+
+For the rule's own threshold and 30, 60, 90 and 120 days: how many new candidates it would
+raise now, how many seats it flags in all (including seats that already have an open
+candidate), and their potential annual savings. One aggregate query grouped by software model
+(costs come from the few entitlements, so they are multiplied in Python); nothing is created.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from ..models import ReclamationRule
+from .identification import (
+    activity_known,
+    eligible_seats,
+    entitlement_costs,
+    has_open_candidate,
+    justification_expression,
+)
+
+THRESHOLDS = (30, 60, 90, 120)
+
+
+@dataclass
+class PreviewRow:
+    days: int
+    is_rule_threshold: bool
+    candidates: int = 0
+    seats: int = 0
+    savings: dict[str, Decimal] = field(default_factory=dict)
+    unknown_cost: int = 0
+
+    @property
+    def savings_display(self) -> str:
+        parts = [f"{amount:,.2f} {currency}" for currency, amount in sorted(self.savings.items())]
+        return ", ".join(parts) or "0"
+
+
+@dataclass
+class Preview:
+    rows: list[PreviewRow]
+    activity_known: bool
+    message: str = ""
+
+
+def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
+    """Preview ``rule`` (saved or not) against its profile's current seats."""
+    now = now or timezone.now()
+    if rule.profile_id is None:
+        return Preview(rows=[], activity_known=False, message="Choose a profile to preview.")
+    with_activity = activity_known(rule.profile)
+    days_list = sorted({rule.inactivity_days, *THRESHOLDS})
+    rows = {d: PreviewRow(days=d, is_rule_threshold=d == rule.inactivity_days) for d in days_list}
+
+    seats = eligible_seats(rule, now).alias(already_open=has_open_candidate())
+    aggregates = {}
+    for days in days_list:
+        justification = justification_expression(
+            rule, now, inactivity_days=days, with_activity=with_activity
+        )
+        if justification is None:
+            continue
+        seats = seats.alias(**{f"j{days}": justification})
+        flagged = Q(**{f"j{days}__isnull": False})
+        aggregates[f"seats_{days}"] = Count("pk", filter=flagged)
+        aggregates[f"new_{days}"] = Count("pk", filter=flagged & Q(already_open=False))
+
+    if aggregates:
+        costs = entitlement_costs(rule.profile_id, timezone.localdate(now))
+        per_model = seats.order_by().values("software_model_id").annotate(**aggregates)
+        for group in per_model:
+            cost = costs.get(group["software_model_id"])
+            for days in days_list:
+                flagged = group.get(f"seats_{days}") or 0
+                row = rows[days]
+                row.seats += flagged
+                row.candidates += group.get(f"new_{days}") or 0
+                if cost is None:
+                    row.unknown_cost += flagged
+                elif flagged:
+                    row.savings[cost.currency] = (
+                        row.savings.get(cost.currency, Decimal("0")) + cost.annual * flagged
+                    )
+    message = (
+        ""
+        if with_activity
+        else "No successful activity pull yet for this profile: only leavers and stale "
+        "invitations are counted."
+    )
+    return Preview(rows=list(rows.values()), activity_known=with_activity, message=message)

@@ -1,0 +1,214 @@
+"""Removing one approved seat through the vendor's connector.
+
+Exactly once, even with two workers, a redelivered message or a retried task: the task first
+*claims* the candidate (``reclaim_started_at``, compare-and-set on Awaiting Revocation and no
+live claim). Only the claimer talks to the vendor; other transitions leave a claimed candidate
+alone. A transient failure releases the claim and raises :class:`TransientReclaimError` for
+Celery to retry with backoff; a claim whose worker died expires after ``CLAIM_LEASE``.
+
+Right before the API call the connector is asked for the seat's latest activity: a seat used
+since the candidate was raised is not removed (Closed Canceled).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db.models import Q
+from django.utils import timezone
+
+from sam_saas.connectors import ConnectorError, ReclaimOutcome, get_connector
+from sam_saas.models import JobRun, SoftwareSubscription
+from sam_saas.services import jobs
+
+from ..models import ReclamationCandidate
+from . import transitions
+from .transitions import transition, unclaimed
+from .workflow import manual_text, mark_reclaimed
+
+logger = logging.getLogger(__name__)
+
+State = ReclamationCandidate.State
+Sub = SoftwareSubscription
+TASK = "reclaim task"
+
+
+class TransientReclaimError(Exception):
+    """The vendor failed in a way worth retrying (timeout, 5xx, rate limit)."""
+
+
+class Outcome:
+    NOT_CLAIMED = "not_claimed"
+    MANUAL = "manual"
+    COMPLETE = "closed_complete"
+    SKIPPED = "closed_skipped"
+    CANCELED = "closed_canceled"
+    ATTENTION = "attention_required"
+
+
+def claim(candidate_id: int, now: dt.datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return bool(
+        ReclamationCandidate.objects.filter(pk=candidate_id, state=State.AWAITING_REVOCATION)
+        .filter(unclaimed(now))
+        .update(reclaim_started_at=now)
+    )
+
+
+def release(candidate_id: int) -> None:
+    ReclamationCandidate.objects.filter(pk=candidate_id).update(reclaim_started_at=None)
+
+
+def _finish(candidate_id: int, to_state: str, note: str, *, message: str = "", hint: str = ""):
+    return transition(
+        [candidate_id],
+        [State.AWAITING_REVOCATION],
+        to_state,
+        None,
+        note,
+        label=TASK,
+        claimed=True,
+        updates={"reclaim_started_at": None, "message": message or note, "hint": hint},
+    )
+
+
+def _resumed(candidate: ReclamationCandidate, latest: dt.datetime | None) -> bool:
+    """Any activity the candidate did not know about: its evidence is out of date. (A
+    "never used" seat found used 100 days ago is not never used either; the next
+    identification raises it again with the right justification.)"""
+    if latest is None:
+        return False
+    return candidate.last_activity_at is None or latest > candidate.last_activity_at
+
+
+def _record_activity(subscription: Sub, latest: dt.datetime) -> None:
+    """Keep the subscription in step with what the final check learnt, so the next
+    identification does not raise the same seat again."""
+    Sub.objects.filter(pk=subscription.pk).filter(
+        Q(last_activity_at__isnull=True) | Q(last_activity_at__lt=latest)
+    ).update(
+        last_activity_at=latest,
+        last_activity_source="reclaim check",
+        last_activity_evidence="",
+    )
+
+
+def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
+    """Reclaim one candidate in Awaiting Revocation. Returns an :class:`Outcome` value.
+
+    Raises :class:`TransientReclaimError` for a retryable vendor failure unless
+    ``final_attempt``, in which case the candidate goes to Attention Required instead."""
+    if not claim(candidate_id):
+        logger.info("candidate %s is not awaiting revocation or is claimed: skipped", candidate_id)
+        return Outcome.NOT_CLAIMED
+    candidate = ReclamationCandidate.objects.select_related(
+        "profile", "subscription__profile__alias"
+    ).get(pk=candidate_id)
+    subscription, profile = candidate.subscription, candidate.profile
+
+    if subscription is None or profile is None or not subscription.holds_seat:
+        _finish(
+            candidate_id,
+            State.CLOSED_SKIPPED,
+            "The seat no longer exists at the vendor: nothing left to reclaim.",
+        )
+        return Outcome.SKIPPED
+    if not profile.reclaim_enabled:
+        release(candidate_id)
+        text = manual_text(candidate.provider or profile.provider)
+        ReclamationCandidate.objects.filter(pk=candidate_id).update(message=text)
+        transitions.record(candidate_id, text, label=TASK)
+        return Outcome.MANUAL
+
+    try:
+        connector = get_connector(profile.provider)
+        latest_activity = getattr(connector, "latest_activity", None)
+        latest = latest_activity(subscription) if latest_activity else None
+        if _resumed(candidate, latest):
+            _record_activity(subscription, latest)
+            _finish(
+                candidate_id,
+                State.CLOSED_CANCELED,
+                f"Activity resumed: the final check found activity on {latest:%Y-%m-%d %H:%M} "
+                "UTC, after what the candidate was raised on. The seat was not removed.",
+            )
+            return Outcome.CANCELED
+        outcome = connector.reclaim_subscription(subscription)
+    except ConnectorError as exc:
+        if exc.retryable and not final_attempt:
+            release(candidate_id)
+            transitions.record(candidate_id, f"Transient failure, will retry: {exc}", label=TASK)
+            raise TransientReclaimError(str(exc)) from exc
+        prefix = "Gave up after repeated transient failures: " if exc.retryable else ""
+        _finish(
+            candidate_id,
+            State.ATTENTION_REQUIRED,
+            f"{prefix}{exc}",
+            hint=exc.hint or "Fix the cause, then use “Reclaim now” to try again.",
+        )
+        return Outcome.ATTENTION
+    except Exception as exc:
+        logger.exception("reclaiming candidate %s failed unexpectedly", candidate_id)
+        _finish(
+            candidate_id,
+            State.ATTENTION_REQUIRED,
+            f"Unexpected error: {type(exc).__name__}: {exc}",
+            hint="See the worker log for the traceback; then “Reclaim now” to try again.",
+        )
+        return Outcome.ATTENTION
+
+    return _apply_outcome(candidate_id, outcome)
+
+
+def _apply_outcome(candidate_id: int, outcome: ReclaimOutcome) -> str:
+    if outcome.result == ReclaimOutcome.Result.REMOVED:
+        note = "Removed at the vendor." + (f" {outcome.message}" if outcome.message else "")
+        if _finish(candidate_id, State.CLOSED_COMPLETE, note):
+            mark_reclaimed([candidate_id])
+        return Outcome.COMPLETE
+    if outcome.result == ReclaimOutcome.Result.ALREADY_GONE:
+        note = "Already removed at the vendor (not found there); counted as reclaimed." + (
+            f" {outcome.message}" if outcome.message else ""
+        )
+        if _finish(candidate_id, State.CLOSED_COMPLETE, note):
+            mark_reclaimed([candidate_id])
+        return Outcome.COMPLETE
+    # Refused (owner, self, SCIM, invitation already accepted, missing scope): retrying the
+    # same call cannot help, a person must act.
+    _finish(
+        candidate_id,
+        State.ATTENTION_REQUIRED,
+        f"The vendor refused: {outcome.message}" if outcome.message else "The vendor refused.",
+        message=outcome.message or "The vendor refused to remove the seat.",
+        hint=outcome.hint or "Fix the cause, then use “Reclaim now”, or close the candidate.",
+    )
+    return Outcome.ATTENTION
+
+
+def run_reclaim_job(run: JobRun) -> None:
+    """The RECLAIM job: reclaim, in this process, every unclaimed Awaiting Revocation candidate
+    of profiles with reclaiming on (of ``run.profile`` when set). A safety net for lost tasks
+    and the way to reclaim from the command line; the loop is over candidates, one API call
+    each."""
+    qs = ReclamationCandidate.objects.filter(
+        state=State.AWAITING_REVOCATION, profile__reclaim_enabled=True
+    ).filter(unclaimed())
+    if run.profile_id:
+        qs = qs.filter(profile_id=run.profile_id)
+    ids = list(qs.order_by("pk").values_list("pk", flat=True))
+    outcomes: dict[str, int] = {}
+    for index, candidate_id in enumerate(ids, start=1):
+        try:
+            outcome = reclaim(candidate_id, final_attempt=False)
+        except TransientReclaimError as exc:
+            outcome = "retry_later"
+            run.warnings.append(f"Candidate {candidate_id}: {exc} (retried by the next run)")
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        jobs.report_progress(run, 100 * index // len(ids), f"{index} of {len(ids)} candidates")
+    jobs.add_counts(
+        run,
+        fetched=len(ids),
+        removed=outcomes.get(Outcome.COMPLETE, 0),
+        updated=len(ids) - outcomes.get(Outcome.COMPLETE, 0),
+    )
