@@ -19,6 +19,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
 
+from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.models import JobRun
 from sam_saas.services import jobs
 
@@ -199,9 +200,11 @@ class CandidateEventInline(admin.TabularInline):
 
 
 @admin.register(ReclamationCandidate)
-class ReclamationCandidateAdmin(admin.ModelAdmin):
+class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     """The worklist. Columns come from the candidate's own snapshot, so the page needs no
     join and no query per row whatever its length."""
+
+    export_report = "candidates"
 
     change_list_template = "admin/reclamation/reclamationcandidate/change_list.html"
     list_display = (

@@ -12,10 +12,12 @@ class SamSaasConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import processes
+        from .services import jobs, processes, reconcile
 
         processes.register_defaults()
+        jobs.register_handler(JobRun.Kind.RECONCILE, reconcile.run_reconcile_job)
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(
             sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"

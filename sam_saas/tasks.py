@@ -30,12 +30,12 @@ def _enqueue_global(kind: str):
 
 @shared_task(name="sam_saas.tasks.identify_candidates")
 def identify_candidates():
-    """Daily. Candidate identification itself arrives with the reclamation issue; until then
-    the registered handler records a run that says it did nothing."""
+    """Daily: the reclamation app's identification job (a placeholder runs if that app is not
+    installed)."""
     return _enqueue_global(JobRun.Kind.CANDIDATES)
 
 
 @shared_task(name="sam_saas.tasks.reconcile")
 def reconcile():
-    """Weekly. Reconciliation arrives with the reports issue (same placeholder as above)."""
+    """Weekly: store the licence-position snapshots (sam_saas.services.reconcile)."""
     return _enqueue_global(JobRun.Kind.RECONCILE)

@@ -1,6 +1,10 @@
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
+
+from .reports.views import dashboard_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
+    path("dashboard/", dashboard_view, name="sam_dashboard"),
+    path("reports/", include("sam_saas.reports.urls")),
 ]

@@ -345,3 +345,36 @@ class CandidateEventFactory(DjangoModelFactory):
     from_state = ""
     to_state = ReclamationCandidate.State.AWAITING_APPROVAL
     note = "Raised by rule: no activity for more than 60 days."
+
+
+# -- licence positions ------------------------------------------------------------------------
+
+from sam_saas.models import LicencePositionSnapshot  # noqa: E402
+
+
+class LicencePositionSnapshotFactory(DjangoModelFactory):
+    """A stored licence position (what reconciliation writes). Each has its own software
+    model, so the (date, model, profile, currency) constraints never clash."""
+
+    class Meta:
+        model = LicencePositionSnapshot
+
+    date = factory.LazyFunction(timezone.localdate)
+    software_model = factory.SubFactory(SoftwareModelFactory)
+    profile = None
+    currency = "USD"
+    status = LicencePositionSnapshot.Status.OVER_LICENSED
+    purchased = 25
+    assigned = 18
+    pending = 2
+    available = 5
+    annual_unit_cost = "120.00"
+    annual_spend = "3000.00"
+    over_licensed_cost = "600.00"
+    shortfall_cost = "0.00"
+    stale = 4
+    open_candidates = 3
+    potential_savings = "360.00"
+
+    class Params:
+        rich = factory.Trait(profile=factory.SubFactory(IntegrationProfileFactory))

@@ -76,6 +76,10 @@ TEMPLATES = [
     },
 ]
 
+# Django's model backend with login throttling: five failed sign-ins for one username from one
+# address within 15 minutes lock that pair out for 15 minutes (sam_saas.security).
+AUTHENTICATION_BACKENDS = ["sam_saas.security.ThrottledModelBackend"]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -114,8 +118,18 @@ CELERY_TASK_TIME_LIMIT = env.int(
 )
 # With acks_late, Redis redelivers an unacknowledged task after the visibility timeout; it must
 # exceed the hard time limit or long downloads would run twice.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int(
+        "CELERY_BROKER_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT + 600
+    )
+}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+
+# The cache holds the login-throttling counters. In memory is per process: fine for one web
+# process; with several, point CACHE_URL at Redis (redis://redis:6379/1) so they share counts.
+# Without CACHE_URL, REDIS_URL is used when set.
+CACHES = {"default": env.cache("CACHE_URL", default=REDIS_URL or "locmemcache://")}
+CACHES["default"].setdefault("KEY_PREFIX", "sam")
 
 # Admin login throttling and other product settings.
 SAM_SETTINGS = {
@@ -123,6 +137,9 @@ SAM_SETTINGS = {
     "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000"),
     "DEFAULT_ANALYZE_DAYS": 60,
     "DISPATCH_INTERVAL_MINUTES": 15,
+    "LOGIN_FAILURE_LIMIT": 5,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
+    "LOGIN_LOCKOUT_SECONDS": 15 * 60,
 }
 
 LOGGING = {

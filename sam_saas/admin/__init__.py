@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     entitlements,
     jobs,
     people,
+    positions,
     profiles,
     rules,
     site,

@@ -7,6 +7,7 @@ from django.utils.text import capfirst
 
 from ..admin_forms import MapToSoftwareModelForm
 from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
+from .export import ExportCsvMixin
 from .filters import RecognizedFilter, SoftwareModelListFilter
 
 
@@ -46,10 +47,12 @@ class SoftwareModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriptionIdentifier)
-class SubscriptionIdentifierAdmin(admin.ModelAdmin):
+class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
     """Lists the vendor identifiers; the "Recognized: No" filter is ServiceNow's
     "unrecognized subscription identifiers" list. Mapping one (action or change form)
     re-points all its subscriptions in one UPDATE."""
+
+    export_report = "identifiers"
 
     list_display = (
         "value",

@@ -1,14 +1,20 @@
 """Admin for entitlements: purchased rights for a software model."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 
-from ..models import Entitlement
-from .filters import SoftwareModelListFilter
+from ..models import Entitlement, JobRun
+from ..services import jobs
+from .export import ExportCsvMixin
+from .filters import InForceFilter, SoftwareModelListFilter
 
 
 @admin.register(Entitlement)
-class EntitlementAdmin(admin.ModelAdmin):
+class EntitlementAdmin(ExportCsvMixin, admin.ModelAdmin):
+    export_report = "entitlements"
+    actions = ("reconcile_now",)
     list_display = (
         "software_model",
         "profile",
@@ -23,6 +29,7 @@ class EntitlementAdmin(admin.ModelAdmin):
         "contract_reference",
     )
     list_filter = (
+        InForceFilter,
         ("software_model", SoftwareModelListFilter),
         "profile",
         "period",
@@ -50,3 +57,29 @@ class EntitlementAdmin(admin.ModelAdmin):
     def in_force(self, obj):
         today = timezone.localdate()
         return obj.start_date <= today and (obj.end_date is None or obj.end_date >= today)
+
+    @admin.action(
+        description="Reconcile now (store today's licence position)", permissions=["change"]
+    )
+    def reconcile_now(self, request, queryset):
+        """Queue the RECONCILE job (the weekly beat's job); it covers every entitlement, not
+        only the selected ones."""
+        try:
+            run = jobs.enqueue(None, JobRun.Kind.RECONCILE, JobRun.Trigger.MANUAL)
+        except jobs.JobAlreadyOpen as exc:
+            self.message_user(
+                request, f"{exc.existing} is already queued or running.", messages.WARNING
+            )
+            return
+        url = reverse("admin:sam_saas_jobrun_change", args=[run.pk])
+        positions = reverse("admin:sam_saas_licencepositionsnapshot_changelist")
+        self.message_user(
+            request,
+            format_html(
+                'Reconciliation queued (<a href="{}">job result</a>); the licence position '
+                'appears in <a href="{}">Licence positions</a>.',
+                url,
+                positions,
+            ),
+            messages.SUCCESS,
+        )

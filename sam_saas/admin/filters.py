@@ -1,6 +1,7 @@
 """List filters shared by the sam_saas admins."""
 
 from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.utils import timezone
 
 from ..models import SoftwareModel
@@ -69,3 +70,27 @@ class SoftwareModelListFilter(admin.RelatedFieldListFilter):
 def rule_in_force(rule, now=None) -> bool:
     now = now or timezone.now()
     return bool(rule.active and (rule.valid_until is None or rule.valid_until > now))
+
+
+class LastActivityFilter(admin.SimpleListFilter):
+    """Last-activity buckets (0–30 … over 120 days, never) and "stale": past the profile's
+    reclamation-rule threshold. The dashboard's activity chart links here, and counts with the
+    same conditions (``services.positions.activity_q``)."""
+
+    title = "last activity"
+    parameter_name = "activity"
+
+    def lookups(self, request, model_admin):
+        from ..services.positions import ACTIVITY_CHOICES
+
+        return ACTIVITY_CHOICES
+
+    def queryset(self, request, queryset):
+        from ..services.positions import ACTIVITY_CHOICES, activity_q
+
+        value = self.value()
+        if value is None:
+            return queryset
+        if value not in dict(ACTIVITY_CHOICES):
+            raise IncorrectLookupParameters(f"Unknown last-activity bucket {value!r}.")
+        return queryset.filter(activity_q(value, timezone.now()))

@@ -3,12 +3,14 @@
 from django.contrib import admin
 
 from ..models import JobRun
+from .export import ExportCsvMixin
 
 
 @admin.register(JobRun)
-class JobRunAdmin(admin.ModelAdmin):
+class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
     """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
 
+    export_report = "job-runs"
     change_form_template = "admin/sam_saas/jobrun/change_form.html"
     list_display = (
         "kind",

@@ -9,12 +9,14 @@ from django.urls import path
 from ..admin_forms import PeopleImportForm
 from ..models import Person
 from ..services.people_import import COLUMNS, PeopleImportError, import_people
+from .export import ExportCsvMixin
 
 IMPORT_PERMISSIONS = ("sam_saas.add_person", "sam_saas.change_person")
 
 
 @admin.register(Person)
-class PersonAdmin(admin.ModelAdmin):
+class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
+    export_report = "people"
     change_list_template = "admin/sam_saas/person/change_list.html"
     list_display = ("email", "name", "department", "cost_center", "manager", "active")
     list_filter = ("active", "department", "cost_center")

@@ -35,7 +35,14 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
         "refresh_timezone",
         "next_refresh_at",
     )
-    list_filter = ("status", "provider", "activity_enabled", "reclaim_enabled", "organization_plan")
+    list_filter = (
+        "status",
+        "provider",
+        "alias__connection_status",
+        "activity_enabled",
+        "reclaim_enabled",
+        "organization_plan",
+    )
     list_select_related = ("alias",)
     search_fields = ("name", "organization_name", "organization_uri", "alias__name")
     autocomplete_fields = ("alias",)

@@ -3,7 +3,8 @@
 from django.contrib import admin
 
 from ..models import SoftwareSubscription
-from .filters import HasUserFilter, SoftwareModelListFilter
+from .export import ExportCsvMixin
+from .filters import HasUserFilter, LastActivityFilter, SoftwareModelListFilter
 
 # Fields written by the downloads and the activity pull; editing them by hand would be
 # overwritten by the next refresh, so they are read-only.
@@ -35,9 +36,11 @@ RULE_FIELDS = (
 
 
 @admin.register(SoftwareSubscription)
-class SoftwareSubscriptionAdmin(admin.ModelAdmin):
+class SoftwareSubscriptionAdmin(ExportCsvMixin, admin.ModelAdmin):
     """Seats come from the vendor; only the person and the software model can be corrected
     here. "Has user: No" is the list of subscriptions without user."""
+
+    export_report = "subscriptions"
 
     list_display = (
         "user_principal_name",
@@ -55,6 +58,7 @@ class SoftwareSubscriptionAdmin(admin.ModelAdmin):
     )
     list_filter = (
         HasUserFilter,
+        LastActivityFilter,
         "profile",
         "status",
         "kind",

@@ -6,6 +6,7 @@ from .connections import ConnectionAlias
 from .entitlements import Entitlement
 from .jobs import JobRun
 from .people import Person
+from .positions import LicencePositionSnapshot
 from .profiles import IntegrationProfile
 from .rules import (
     SubscriptionIdentifierExclusionRule,
@@ -19,6 +20,7 @@ __all__ = [
     "Entitlement",
     "IntegrationProfile",
     "JobRun",
+    "LicencePositionSnapshot",
     "Person",
     "Provider",
     "Publisher",

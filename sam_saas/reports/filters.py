@@ -1,0 +1,240 @@
+"""The reports' filters: one validated django-filter FilterSet per report, shared by
+``/reports/<name>.csv``, ``manage.py export_report`` and the tests.
+
+Validation is strict on purpose: an unknown parameter or a value that does not parse is an
+error (HTTP 400, or a command error), never a silently unfiltered export. django-filter alone
+skips invalid fields and ignores unknown ones, which would turn a typo into a full dump, so
+:func:`sam_saas.reports.registry.Report.filter` checks both before using ``.qs``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+
+import django_filters
+from django import forms
+from django.apps import apps
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.utils import timezone
+
+from ..models import (
+    Entitlement,
+    IntegrationProfile,
+    JobRun,
+    LicencePositionSnapshot,
+    Person,
+    SoftwareModel,
+    SoftwareSubscription,
+    SubscriptionIdentifier,
+)
+from ..services.positions import ACTIVITY_CHOICES, activity_q
+
+TRUE_VALUES = ("true", "yes", "1")
+FALSE_VALUES = ("false", "no", "0")
+
+
+class StrictBooleanField(forms.Field):
+    """true/yes/1 or false/no/0; anything else is an error (Django's NullBooleanField reads
+    an unknown word as "no filter")."""
+
+    def to_python(self, value):
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise ValidationError(f"“{value}” is not a yes/no value: use true or false.")
+
+
+class BooleanFilter(django_filters.BooleanFilter):
+    field_class = StrictBooleanField
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+def _search(fields):
+    def search(queryset, name, value):
+        condition = Q()
+        for field in fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+    return search
+
+
+class ReportFilterSet(django_filters.FilterSet):
+    """Base of the report FilterSets."""
+
+
+class SubscriptionFilterSet(ReportFilterSet):
+    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    identifier = django_filters.ModelMultipleChoiceFilter(
+        queryset=SubscriptionIdentifier.objects.all()
+    )
+    status = django_filters.MultipleChoiceFilter(choices=SoftwareSubscription.Status.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=SoftwareSubscription.Kind.choices)
+    role = django_filters.CharFilter(lookup_expr="iexact")
+    has_user = BooleanFilter(field_name="person", lookup_expr="isnull", exclude=True)
+    department = django_filters.CharFilter(field_name="person__department", lookup_expr="iexact")
+    cost_center = django_filters.CharFilter(field_name="person__cost_center", lookup_expr="iexact")
+    excluded_from_cost = BooleanFilter()
+    excluded_from_reclamation = BooleanFilter()
+    activity = django_filters.ChoiceFilter(choices=ACTIVITY_CHOICES, method="filter_activity")
+    inactive_days_min = IntegerFilter(
+        method="filter_inactive_days", min_value=0, label="inactive for at least (days)"
+    )
+    q = django_filters.CharFilter(
+        method=_search(
+            [
+                "user_principal_name",
+                "user_name",
+                "person__email",
+                "person__name",
+                "external_user_id",
+            ]
+        ),
+        label="search",
+    )
+
+    class Meta:
+        model = SoftwareSubscription
+        fields = []
+
+    def filter_activity(self, queryset, name, value):
+        return queryset.filter(activity_q(value, timezone.now()))
+
+    def filter_inactive_days(self, queryset, name, value):
+        return queryset.filter(last_activity_at__lt=timezone.now() - dt.timedelta(days=value))
+
+
+class IdentifierFilterSet(ReportFilterSet):
+    provider = django_filters.CharFilter(lookup_expr="iexact")
+    recognized = BooleanFilter(field_name="software_model", lookup_expr="isnull", exclude=True)
+    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    q = django_filters.CharFilter(
+        method=_search(["value", "software_model__product", "software_model__edition"]),
+        label="search",
+    )
+
+    class Meta:
+        model = SubscriptionIdentifier
+        fields = []
+
+
+class JobRunFilterSet(ReportFilterSet):
+    kind = django_filters.MultipleChoiceFilter(choices=JobRun.Kind.choices)
+    status = django_filters.MultipleChoiceFilter(choices=JobRun.Status.choices)
+    trigger = django_filters.MultipleChoiceFilter(choices=JobRun.Trigger.choices)
+    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
+    queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
+    q = django_filters.CharFilter(
+        method=_search(["error_class", "error_message", "task_id", "profile__name"]),
+        label="search",
+    )
+
+    class Meta:
+        model = JobRun
+        fields = []
+
+
+class EntitlementFilterSet(ReportFilterSet):
+    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    shared = BooleanFilter(field_name="profile", lookup_expr="isnull")
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    period = django_filters.ChoiceFilter(choices=Entitlement.Period.choices)
+    cost_center = django_filters.CharFilter(lookup_expr="iexact")
+    in_force = BooleanFilter(method="filter_in_force")
+    ending_before = django_filters.DateFilter(field_name="end_date", lookup_expr="lte")
+
+    class Meta:
+        model = Entitlement
+        fields = []
+
+    def filter_in_force(self, queryset, name, value):
+        in_force = queryset.in_force()
+        return in_force if value else queryset.exclude(pk__in=in_force.values("pk"))
+
+
+class PersonFilterSet(ReportFilterSet):
+    active = BooleanFilter()
+    department = django_filters.CharFilter(lookup_expr="iexact")
+    cost_center = django_filters.CharFilter(lookup_expr="iexact")
+    q = django_filters.CharFilter(
+        method=_search(["email", "name", "department", "cost_center"]), label="search"
+    )
+
+    class Meta:
+        model = Person
+        fields = []
+
+
+class LicencePositionFilterSet(ReportFilterSet):
+    date = django_filters.DateFilter()
+    date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
+    date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
+    latest = BooleanFilter(method="filter_latest", label="latest snapshot only")
+    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    all_profiles = BooleanFilter(field_name="profile", lookup_expr="isnull")
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    status = django_filters.MultipleChoiceFilter(choices=LicencePositionSnapshot.Status.choices)
+
+    class Meta:
+        model = LicencePositionSnapshot
+        fields = []
+
+    def filter_latest(self, queryset, name, value):
+        if not value:
+            return queryset
+        latest = LicencePositionSnapshot.objects.order_by("-date").values("date")[:1]
+        return queryset.filter(date=latest)
+
+
+@functools.cache
+def candidate_filterset():
+    """Built on first use: the reclamation app is optional for sam_saas."""
+    from reclamation.models import OPEN_STATES, ReclamationCandidate, ReclamationRule
+
+    class CandidateFilterSet(ReportFilterSet):
+        state = django_filters.MultipleChoiceFilter(choices=ReclamationCandidate.State.choices)
+        open = BooleanFilter(method="filter_open", label="open (not closed)")
+        justification = django_filters.MultipleChoiceFilter(
+            choices=ReclamationCandidate.Justification.choices
+        )
+        profile = django_filters.ModelMultipleChoiceFilter(
+            queryset=IntegrationProfile.objects.all()
+        )
+        rule = django_filters.ModelMultipleChoiceFilter(queryset=ReclamationRule.objects.all())
+        department = django_filters.CharFilter(lookup_expr="iexact")
+        cost_center = django_filters.CharFilter(lookup_expr="iexact")
+        savings_known = BooleanFilter()
+        raised_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
+        raised_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
+        closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte")
+        closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte")
+        q = django_filters.CharFilter(
+            method=_search(["user_principal_name", "user_name", "department", "profile_name"]),
+            label="search",
+        )
+
+        class Meta:
+            model = ReclamationCandidate
+            fields = []
+
+        def filter_open(self, queryset, name, value):
+            condition = Q(state__in=OPEN_STATES)
+            return queryset.filter(condition) if value else queryset.exclude(condition)
+
+    return CandidateFilterSet
+
+
+def reclamation_installed() -> bool:
+    return apps.is_installed("reclamation")

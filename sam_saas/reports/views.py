@@ -1,0 +1,105 @@
+"""``/reports/<name>.csv``: a report, filtered by its FilterSet, streamed as CSV.
+
+Login and the model's view permission are required (``admin_view`` sends anonymous users to
+the admin login). An invalid or unknown filter gives 400 with the error, never an unfiltered
+export. ``?bom=1`` starts the file with a byte-order mark for Excel."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
+
+from . import registry
+
+TRUE_VALUES = ("1", "true", "yes")
+
+
+def wants_bom(params) -> bool:
+    return str(params.get("bom", "")).strip().lower() in TRUE_VALUES
+
+
+def csv_response(report: registry.Report, queryset, *, bom: bool = False):
+    """The one response every way in over HTTP returns: the admin's button and the URL."""
+    response = StreamingHttpResponse(
+        report.stream(queryset, bom=bom), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{report.filename()}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+def _report_or_404(name: str) -> registry.Report:
+    try:
+        return registry.get(name)
+    except KeyError:
+        raise Http404(f"No report called {name!r}.") from None
+
+
+def report_csv(request, name: str):
+    report = _report_or_404(name)
+    if not report.has_permission(request.user):
+        raise PermissionDenied
+    try:
+        queryset = report.filter(request.GET, request=request)
+    except registry.ReportFilterError as exc:
+        return HttpResponseBadRequest(
+            f"Invalid filter for the {report.name} report:\n{exc.text()}\n",
+            content_type="text/plain; charset=utf-8",
+        )
+    return csv_response(report, queryset, bom=wants_bom(request.GET))
+
+
+def report_index(request):
+    """The reports this user may export, with their filters."""
+    reports = [
+        {
+            "report": report,
+            "filters": sorted(report.filterset().base_filters),
+        }
+        for report in registry.all_reports().values()
+        if report.has_permission(request.user)
+    ]
+    context = {
+        **admin.site.each_context(request),
+        "title": "CSV reports",
+        "reports": reports,
+    }
+    return TemplateResponse(request, "sam_saas/reports/index.html", context)
+
+
+report_csv_view = admin.site.admin_view(report_csv)
+report_index_view = admin.site.admin_view(report_index)
+
+
+DASHBOARD_PERMISSION = "sam_saas.view_softwaresubscription"
+
+
+def dashboard(request):
+    """The overview dashboard (linked first from the admin index)."""
+    from ..services import dashboard as dashboard_service
+
+    user = request.user
+    if not (
+        user.has_perm(DASHBOARD_PERMISSION) or user.has_perm("sam_saas.change_softwaresubscription")
+    ):
+        raise PermissionDenied
+    headroom = None
+    raw = request.GET.get("headroom")
+    if raw not in (None, ""):
+        try:
+            headroom = int(raw)
+        except ValueError:
+            return HttpResponseBadRequest("headroom must be a whole percentage from 0 to 100.\n")
+        if not 0 <= headroom <= 100:
+            return HttpResponseBadRequest("headroom must be a whole percentage from 0 to 100.\n")
+    context = {
+        **admin.site.each_context(request),
+        "title": "Overview",
+        "dashboard": dashboard_service.build(user, headroom_percent=headroom),
+    }
+    return TemplateResponse(request, "sam_saas/dashboard.html", context)
+
+
+dashboard_view = admin.site.admin_view(dashboard)
