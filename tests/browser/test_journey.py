@@ -1,12 +1,29 @@
 """The SAM manager's journey in a real browser, against live_server and the fake Calendly."""
 
+import csv
+import datetime as dt
+import io
 import re
+from decimal import Decimal
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from django.contrib.auth.models import Group
+from django.core import mail
 
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
-from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
+from reclamation.models import ReclamationCandidate, ReclamationRule
+from sam_saas.models import (
+    ConnectionAlias,
+    Entitlement,
+    IntegrationProfile,
+    JobRun,
+    Person,
+    SoftwareModel,
+    SoftwareSubscription,
+)
+from sam_saas.services import jobs
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +70,28 @@ def save(page):
     page.wait_for_selector(".messagelist .success")
 
 
-def test_a_sam_manager_connects_refreshes_and_reviews(live_server, sandbox, manager, page, shoot):
+def run_action(page, action: str, values):
+    for value in values:
+        page.check(f"input[name=_selected_action][value='{value}']")
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+
+
+@pytest.fixture
+def directory(sandbox):
+    """The company directory: everyone, in two departments."""
+    for index, membership in enumerate(sandbox.state.default_org.members):
+        user = membership.user
+        Person.objects.create(
+            email=user.email,
+            name=user.name,
+            department="Sales" if index % 2 else "Engineering",
+        )
+
+
+def test_a_sam_manager_connects_refreshes_and_reclaims(
+    live_server, sandbox, directory, manager, viewer, browser, page, shoot
+):
     # 1. Log in as a SAM manager.
     log_in(page, live_server, "sam")
     shoot("01-admin-index")
@@ -75,6 +113,8 @@ def test_a_sam_manager_connects_refreshes_and_reviews(live_server, sandbox, mana
     page.goto(f"{live_server.url}/admin/sam_saas/integrationprofile/add/")
     page.fill("#id_name", "Acme")
     choose_autocomplete(page, "alias", "Acme child")
+    page.check("#id_reclaim_enabled")
+    page.fill("#id_analyze_activity_from", "2025-12-01")
     save(page)
     profile = IntegrationProfile.objects.get(name="Acme")
     assert profile.status == IntegrationProfile.Status.DRAFT
@@ -101,3 +141,107 @@ def test_a_sam_manager_connects_refreshes_and_reviews(live_server, sandbox, mana
     page.goto(f"{live_server.url}/admin/sam_saas/jobrun/{run.pk}/change/")
     assert "Succeeded" in page.inner_text("#content")
     shoot("03-job-result")
+
+    # 4. Pull activity; review the profile's rule (notify users); identify candidates; filter
+    #    by department; approve with the confirmation page.
+    page.goto(f"{live_server.url}/admin/sam_saas/integrationprofile/")
+    run_action(page, "refresh_activity_now", [profile.pk])
+    page.wait_for_selector(".messagelist .success")
+    assert JobRun.objects.get(profile=profile, kind="activity").status == "succeeded"
+    rule = ReclamationRule.objects.get(profile=profile)
+    # The contract: 45 Enterprise seats at 192 USD a year, renewing next month.
+    Entitlement.objects.create(
+        software_model=SoftwareModel.objects.get(edition="Enterprise"),
+        purchased_rights=45,
+        unit_cost=Decimal("192.00"),
+        currency="USD",
+        period=Entitlement.Period.ANNUAL,
+        start_date=dt.date.today() - dt.timedelta(days=330),
+        end_date=dt.date.today() + dt.timedelta(days=35),
+        cost_center="CC-100",
+    )
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationrule/{rule.pk}/change/")
+    page.check("#id_notify_user")
+    save(page)
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/")
+    page.click("#identify-now button")
+    page.wait_for_selector(".messagelist .success")  # lands on the job result
+    assert "Succeeded" in page.inner_text("#content")
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/")
+    page.click("#changelist-filter a:has-text('Sales')")
+    page.wait_for_url(re.compile(r".*department.*Sales.*"))
+    sales = ReclamationCandidate.objects.filter(
+        profile=profile, department="Sales", state="awaiting_approval", seat_kind="member"
+    ).order_by("pk")
+    assert sales.count() >= 4, "the seeded organization has stale Sales seats"
+    chosen = list(sales.values_list("pk", flat=True)[:4])
+    released, kept = chosen[:3], chosen[3]
+    shoot("04-candidates")
+    run_action(page, "approve", chosen)
+    page.wait_for_selector("#confirm-candidates")
+    assert "Calendly Billing" in page.inner_text("#content")
+    shoot("05-approve-confirmation")
+    page.click("input[type=submit][value='Approve']")
+    page.wait_for_selector(".messagelist")
+    states = set(ReclamationCandidate.objects.filter(pk__in=chosen).values_list("state", flat=True))
+    assert states == {ReclamationCandidate.State.AWAITING_USER}
+
+    # 5. The seat holders answer from the outbox, without logging in: three release their
+    #    seat (removed at Calendly: Closed Complete), one says "I still need it" (kept).
+    def answer(candidate_pk, button_text):
+        candidate = ReclamationCandidate.objects.get(pk=candidate_pk)
+        message = next(m for m in mail.outbox if candidate.user_principal_name in m.body)
+        line = next(line for line in message.body.splitlines() if button_text in line)
+        user_page = browser.new_page()
+        user_page.goto(f"{live_server.url}{urlsplit(line.split()[-1]).path}")
+        assert button_text in user_page.inner_text("#answer-form")
+        user_page.click("#answer-form button")
+        user_page.wait_for_selector("#answer-done")
+        user_page.close()
+
+    for pk in released:
+        answer(pk, "Release it")
+    answer(kept, "I still need it")
+    closed = ReclamationCandidate.objects.filter(pk__in=released)
+    assert set(closed.values_list("state", flat=True)) == {
+        ReclamationCandidate.State.CLOSED_COMPLETE
+    }
+    gone = SoftwareSubscription.objects.filter(reclamation_candidates__pk__in=released)
+    assert set(gone.values_list("status", flat=True)) == {"reclaimed"}
+    listed = {m.uri for m in sandbox.state.default_org.members}
+    assert not listed & set(gone.values_list("external_seat_id", flat=True))
+    keeper = ReclamationCandidate.objects.select_related("subscription").get(pk=kept)
+    assert keeper.state == ReclamationCandidate.State.CLOSED_SKIPPED
+    assert keeper.subscription.external_seat_id in listed
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/?department=Sales")
+    shoot("05b-candidates-after")
+
+    # 6. Export the filtered subscriptions and read the downloaded file.
+    page.goto(f"{live_server.url}/admin/sam_saas/softwaresubscription/?q=example")
+    page.click("#changelist-filter a:has-text('Sales')")
+    with page.expect_download() as download_info:
+        page.click("#export-csv")
+    path = download_info.value.path()
+    rows = list(csv.DictReader(io.StringIO(Path(path).read_text(encoding="utf-8-sig"))))
+    expected = SoftwareSubscription.objects.filter(
+        profile=profile, person__department="Sales"
+    ).count()
+    assert len(rows) == expected > 0
+    assert {r["department"] for r in rows} == {"Sales"}
+    shoot("06-subscriptions")
+
+    # 7. The dashboard shows its charts.
+    jobs.run_now(None, JobRun.Kind.RECONCILE, JobRun.Trigger.MANUAL)
+    page.goto(f"{live_server.url}/dashboard/")
+    assert page.locator("svg").count() >= 3
+    shoot("07-dashboard")
+
+    # A viewer sees the candidates but no approve action.
+    viewer_context = browser.new_context()
+    viewer_page = viewer_context.new_page()
+    log_in(viewer_page, live_server, "vera")
+    viewer_page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/")
+    assert viewer_page.locator("#result_list").count() == 1
+    options = viewer_page.locator("select[name=action] option").all_inner_texts()
+    assert not any("Approve" in o for o in options)
+    viewer_context.close()

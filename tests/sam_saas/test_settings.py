@@ -19,7 +19,13 @@ PRODUCTION_ENV = {
 
 def manage(*args, env_extra=None, drop=()):
     env = {k: v for k, v in os.environ.items() if k not in drop}
-    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "FIELD_ENCRYPTION_KEYS"):
+    for name in (
+        "DATABASE_URL",
+        "REDIS_URL",
+        "CELERY_BROKER_URL",
+        "FIELD_ENCRYPTION_KEYS",
+        "DJANGO_ALLOW_ASYNC_UNSAFE",
+    ):
         env.pop(name, None)
     env.update(env_extra or {})
     return subprocess.run(
