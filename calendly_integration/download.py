@@ -122,7 +122,9 @@ class SeatWriter:
     """Upserts seats batch by batch, inside the caller's transaction.
 
     Existing rows are read as plain tuples and compared with what they should be, so an
-    unchanged seat costs no model instance and no write beyond its ``last_seen_at``."""
+    unchanged seat costs no model instance and no write of its own: one UPDATE at the end
+    moves ``last_seen_at`` for every seat still held. The profile's stored seats are read
+    once, as tuples, when the writer starts (about 0.5 KB a seat)."""
 
     def __init__(self, profile: IntegrationProfile, plan: str, account_uri: str, now):
         self.profile = profile
@@ -131,6 +133,12 @@ class SeatWriter:
         self.identifier = identifier_and_model(plan)
         self.engine = RuleEngine(profile, now)
         self.seen: set[str] = set()
+        self.existing = {
+            row[0]: row[1:]
+            for row in SoftwareSubscription.objects.filter(profile=profile)
+            .values_list("external_seat_id", "pk", *COMPARED)
+            .iterator(chunk_size=5000)
+        }
         self.created = self.updated = 0
 
     def write(self, seats: list[Seat]) -> None:
@@ -148,6 +156,11 @@ class SeatWriter:
         """After a complete download: seats not seen become removed. Returns (removed,
         unmatched)."""
         removed = self._mark_vanished()
+        SoftwareSubscription.objects.filter(
+            profile=self.profile,
+            status__in=[Status.ACTIVE, Status.PENDING],
+            last_seen_at__lt=self.now,
+        ).update(last_seen_at=self.now)
         unmatched = SoftwareSubscription.objects.filter(
             profile=self.profile,
             status__in=[Status.ACTIVE, Status.PENDING],
@@ -157,14 +170,9 @@ class SeatWriter:
 
     def _write_batch(self, batch: list[Seat]) -> tuple[int, int]:
         now, identifier, engine = self.now, self.identifier, self.engine
-        existing = {
-            row[0]: row[1:]
-            for row in SoftwareSubscription.objects.filter(
-                profile=self.profile, external_seat_id__in=[s.seat_uri for s in batch]
-            ).values_list("external_seat_id", "pk", *COMPARED)
-        }
+        existing = self.existing
         engine.prefetch(s.email for s in batch)
-        new, dirty, unchanged = [], [], []
+        new, dirty = [], []
         for seat in batch:
             verdict = engine.judge(
                 seat.email,
@@ -200,14 +208,10 @@ class SeatWriter:
                         **dict(zip(COMPARED, wanted, strict=True)),
                     )
                 )
-            else:
-                unchanged.append(row[0])
         if new:
             self._insert(new)
         if dirty:
             SoftwareSubscription.objects.bulk_update(dirty, UPDATED_FIELDS)
-        if unchanged:
-            SoftwareSubscription.objects.filter(pk__in=unchanged).update(last_seen_at=now)
         return len(new), len(dirty)
 
     def _insert(self, rows: list[tuple]) -> None:
@@ -230,10 +234,13 @@ class SeatWriter:
             )
 
     def _mark_vanished(self) -> int:
-        holding = SoftwareSubscription.objects.filter(
-            profile=self.profile, status__in=[Status.ACTIVE, Status.PENDING]
-        ).values_list("pk", "external_seat_id")
-        gone = [pk for pk, uri in holding.iterator(chunk_size=5000) if uri not in self.seen]
+        status_at = 1 + COMPARED.index("status")  # rows are (pk, *COMPARED)
+        holding = (Status.ACTIVE, Status.PENDING)
+        gone = [
+            row[0]
+            for uri, row in self.existing.items()
+            if uri not in self.seen and row[status_at] in holding
+        ]
         removed = 0
         for start in range(0, len(gone), 1000):
             removed += SoftwareSubscription.objects.filter(
