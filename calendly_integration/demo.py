@@ -4,16 +4,19 @@ leaves some seats unmatched, and run the processes, so `make run` opens on real 
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import time
+from decimal import Decimal
 
 import requests
+from django.utils import timezone
 
-from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
+from sam_saas.models import ConnectionAlias, Entitlement, IntegrationProfile, JobRun, SoftwareModel
 from sam_saas.services import jobs
 from sam_saas.services.people_import import import_people
 
-from .constants import PROVIDER
+from .constants import PROVIDER, PUBLISHER
 
 DEMO_PROFILE = "Acme Demo (Calendly)"
 DEPARTMENTS = [
@@ -80,6 +83,26 @@ def demo_directory(members: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
+def demo_entitlement() -> None:
+    """A contract to show money on the dashboard: 260 Enterprise seats at 16 USD a month,
+    renewing in 45 days (so right-sizing has something to say)."""
+    model = SoftwareModel.objects.filter(publisher__name=PUBLISHER, edition="Enterprise").first()
+    if model is None or Entitlement.objects.filter(software_model=model).exists():
+        return
+    today = timezone.localdate()
+    Entitlement.objects.create(
+        software_model=model,
+        purchased_rights=260,
+        unit_cost=Decimal("16.00"),
+        currency="USD",
+        period=Entitlement.Period.MONTHLY,
+        start_date=today - dt.timedelta(days=320),
+        end_date=today + dt.timedelta(days=45),
+        cost_center="CC-100",
+        contract_reference="DEMO-PO-0001",
+    )
+
+
 def set_up(url: str, token: str, stdout) -> IntegrationProfile:
     wait_until_up(url)
     alias, _ = ConnectionAlias.objects.update_or_create(
@@ -105,9 +128,17 @@ def set_up(url: str, token: str, stdout) -> IntegrationProfile:
         f"Demo directory: {result.created} created, {result.updated} updated "
         f"(some seats are left without a user on purpose)."
     )
-    for kind in (JobRun.Kind.DOWNLOAD, JobRun.Kind.ACTIVITY):
+    steps = [
+        (profile, JobRun.Kind.DOWNLOAD),
+        (profile, JobRun.Kind.ACTIVITY),
+        (None, JobRun.Kind.CANDIDATES),
+        (None, JobRun.Kind.RECONCILE),
+    ]
+    for scope, kind in steps:
+        if kind == JobRun.Kind.CANDIDATES:
+            demo_entitlement()
         try:
-            run = jobs.run_now(profile, kind, JobRun.Trigger.COMMAND)
+            run = jobs.run_now(scope, kind, JobRun.Trigger.COMMAND)
         except jobs.JobAlreadyOpen:
             continue
         stdout.write(
