@@ -252,11 +252,12 @@ class SeatWriter:
 class Downloader:
     """Streams every page of members and pending invitations into a writer.
 
-    All writes happen in one transaction that commits only after the last page, so a failure
-    part-way leaves the last good data untouched. On PostgreSQL outside a transaction (a
-    worker, a command) the writer runs in its own thread and connection: database work
-    overlaps the wait for Calendly, and progress, written on this thread's connection,
-    stays visible while the download runs."""
+    All seat writes happen in one transaction that commits only after the last page, so a
+    failure part-way leaves the last good data untouched. On PostgreSQL outside a transaction
+    (a worker, a command) the writer runs in its own thread and connection: database work
+    overlaps the wait for Calendly, and progress and refreshed tokens, written on this
+    thread's connection, are committed at once. Elsewhere the seats are buffered and written
+    at the end."""
 
     def __init__(self, profile: IntegrationProfile, run: JobRun, client: CalendlyClient):
         self.profile = profile
@@ -348,33 +349,29 @@ def _finish(writer: SeatWriter) -> WriteResult:
 
 
 class InlineWriter:
-    """The writer on the calling thread, in one atomic block opened now and closed by
-    :meth:`finish` (commit) or :meth:`abort` (roll back)."""
+    """The writer on the calling thread (SQLite, or a caller already in a transaction).
+
+    Seats are buffered and written in one atomic block only when the listing is complete, so
+    nothing else the download commits meanwhile, a refreshed single-use token above all,
+    shares the fate of a failed listing."""
 
     def __init__(self, factory):
-        self._atomic = transaction.atomic()
-        self._atomic.__enter__()
-        try:
-            self._writer = factory()
-        except BaseException:
-            self.abort()
-            raise
+        self._factory = factory
+        self._batches: list[list[Seat]] = []
 
     def write(self, seats: list[Seat]) -> None:
-        self._writer.write(seats)
+        self._batches.append(seats)
 
     def finish(self) -> WriteResult:
-        try:
-            result = _finish(self._writer)
-        except BaseException:
-            self.abort()
-            raise
-        self._atomic.__exit__(None, None, None)
-        return result
+        with transaction.atomic():
+            writer = self._factory()
+            for batch in self._batches:
+                writer.write(batch)
+            self._batches = []
+            return _finish(writer)
 
     def abort(self) -> None:
-        error = _Aborted()
-        self._atomic.__exit__(type(error), error, None)
+        self._batches = []
 
 
 class _Aborted(Exception):

@@ -51,9 +51,9 @@ def _setting(name: str) -> int:
 
 
 def client_address(request) -> str:
-    """The address the attempt came from. Behind a reverse proxy this is the proxy's address
-    unless the proxy sets REMOTE_ADDR (gunicorn ``--forwarded-allow-ips``); the lock then
-    applies per username only, which still stops guessing."""
+    """The address the attempt came from: REMOTE_ADDR, never X-Forwarded-For (a client could
+    forge one address per guess). Behind a reverse proxy this is the proxy's address, so the
+    lock applies per username, which still stops guessing."""
     if request is None:
         return "unknown"
     return request.META.get("REMOTE_ADDR") or "unknown"

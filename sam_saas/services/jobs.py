@@ -6,13 +6,17 @@ Every way in (beat, the admin's buttons, ``manage.py refresh``) goes through
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.db.models import F
 from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
 
 from ..models import IntegrationProfile, JobRun
 
@@ -48,23 +52,95 @@ def _open_run(profile: IntegrationProfile | None, kind: str) -> JobRun | None:
     )
 
 
+# An open run older than this was abandoned: its message was lost (a broker restarted without
+# persistence) or its failure could not be recorded (the database was away). Left alone it
+# would block its profile forever through the partial unique constraint.
+STALE_QUEUED = dt.timedelta(hours=1)
+STALE_RUNNING_MARGIN = dt.timedelta(minutes=30)
+
+
+def _stale_before(status: str) -> dt.datetime:
+    if status == JobRun.Status.QUEUED:
+        return timezone.now() - STALE_QUEUED
+    return (
+        timezone.now()
+        - dt.timedelta(seconds=settings.CELERY_TASK_TIME_LIMIT)
+        - (STALE_RUNNING_MARGIN)
+    )
+
+
+def fail_if_abandoned(run: JobRun | None) -> bool:
+    """Close an open run that nothing will ever finish (compare-and-set on its status and
+    age). Returns True when it was closed."""
+    if run is None:
+        return False
+    since = (
+        run.queued_at if run.status == JobRun.Status.QUEUED else (run.started_at or run.queued_at)
+    )
+    if since >= _stale_before(run.status):
+        return False
+    time_field = "queued_at" if run.status == JobRun.Status.QUEUED else "started_at"
+    closed = JobRun.objects.filter(
+        pk=run.pk, status=run.status, **{f"{time_field}__lt": _stale_before(run.status)}
+    ).update(
+        status=JobRun.Status.FAILED,
+        finished_at=timezone.now(),
+        error_class="Abandoned",
+        error_message=f"The run was still {run.status} after {timezone.now() - since}; "
+        "its task was lost or its result could not be recorded.",
+        hint="Nothing to do: a new run replaced it. If this repeats, check that the workers "
+        "and the broker stay up (docs/operations.md).",
+    )
+    if closed:
+        logger.warning("job %s was abandoned (%s since %s); closed it", run.pk, run.status, since)
+    return bool(closed)
+
+
 def create_run(profile: IntegrationProfile | None, kind: str, trigger: str) -> JobRun:
     """Insert a queued run. The partial unique constraint turns a race between two
-    dispatchers (or a double click) into :class:`JobAlreadyOpen` instead of a second run."""
-    try:
-        with transaction.atomic():
-            return JobRun.objects.create(profile=profile, kind=kind, trigger=trigger)
-    except IntegrityError:
-        raise JobAlreadyOpen(_open_run(profile, kind)) from None
+    dispatchers (or a double click) into :class:`JobAlreadyOpen` instead of a second run;
+    an abandoned open run is closed first."""
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return JobRun.objects.create(profile=profile, kind=kind, trigger=trigger)
+        except IntegrityError:
+            existing = _open_run(profile, kind)
+            if attempt == 0 and fail_if_abandoned(existing):
+                continue
+            raise JobAlreadyOpen(existing) from None
+    raise AssertionError("unreachable")
+
+
+BROKER_HINT = (
+    "The task broker (Redis) could not be reached, so the run was not queued. Check that "
+    "Redis is up and REDIS_URL / CELERY_BROKER_URL point at it, then try again."
+)
 
 
 def enqueue(profile: IntegrationProfile | None, kind: str, trigger: str) -> JobRun:
     """Create a queued run and hand it to Celery once the transaction commits (inline when
-    no broker is configured). Raises :class:`JobAlreadyOpen` when one is already open."""
+    no broker is configured). Raises :class:`JobAlreadyOpen` when one is already open. When
+    the broker cannot be reached the run is marked failed with a hint at once, instead of
+    staying queued and blocking its profile."""
     from ..tasks import run_job
 
     run = create_run(profile, kind, trigger)
-    transaction.on_commit(lambda: run_job.delay(run.pk))
+
+    def hand_over():
+        try:
+            run_job.delay(run.pk)
+        except (KombuOperationalError, ConnectionError, OSError) as exc:
+            logger.error("could not queue job %s: %s", run.pk, exc)
+            JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED).update(
+                status=JobRun.Status.FAILED,
+                finished_at=timezone.now(),
+                error_class=type(exc).__name__,
+                error_message=str(exc)[:5000],
+                hint=BROKER_HINT,
+            )
+
+    transaction.on_commit(hand_over)
     return run
 
 
@@ -106,6 +182,19 @@ COUNTERS = (
 
 
 def finish(run: JobRun, status: str, *, error: BaseException | None = None) -> None:
+    """Record the outcome. A database blip while recording is retried on a fresh
+    connection, so a run is not left "running" for want of one UPDATE."""
+    for delay in (0.5, 2.0, None):
+        try:
+            return _record_finish(run, status, error=error)
+        except DatabaseError:
+            if delay is None:
+                raise
+            close_old_connections()
+            time.sleep(delay)
+
+
+def _record_finish(run: JobRun, status: str, *, error: BaseException | None = None) -> None:
     run.status = status
     run.finished_at = timezone.now()
     if status == JobRun.Status.SUCCEEDED:

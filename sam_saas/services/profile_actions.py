@@ -24,9 +24,13 @@ def queue_refresh(profiles, kind: str = JobRun.Kind.DOWNLOAD) -> ActionReport:
             report.skipped.append(f"{profile}: pulling activity is switched off")
             continue
         try:
-            jobs.enqueue(profile, kind, JobRun.Trigger.MANUAL)
+            run = jobs.enqueue(profile, kind, JobRun.Trigger.MANUAL)
         except jobs.JobAlreadyOpen:
             report.skipped.append(f"{profile}: a run is already queued or running")
+            continue
+        run.refresh_from_db(fields=["status", "hint"])
+        if run.hint == jobs.BROKER_HINT:
+            report.skipped.append(f"{profile}: {jobs.BROKER_HINT}")
         else:
             report.done.append(str(profile))
     return report
