@@ -35,3 +35,7 @@ CALENDLY_CLIENT = {
     "backoff_cap": 0.05,
     "rate_limit_cap": 0.05,
 }
+
+# Login-throttling counters must not outlive a test: an in-memory cache, even when REDIS_URL
+# points the rest of the suite at Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
