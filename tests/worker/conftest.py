@@ -76,6 +76,9 @@ def configure_app() -> None:
         if getattr(app, "_pool", None) is not None:  # made for the old URL
             app._pool.force_close_all()
             app._pool = None
+            # The producer pool wraps the connection pool just closed: drop it too, or the
+            # next publish fails with "Acquire on closed pool".
+            app.amqp._producer_pool = None
     app.conf.broker_connection_retry_on_startup = True
     app.conf.task_always_eager = False
 
