@@ -29,16 +29,22 @@ DEPARTMENTS = [
 ]
 
 
-def wait_until_up(url: str, timeout: float = 30) -> None:
+def wait_until_up(url: str, token: str, timeout: float = 30) -> None:
+    """Wait until the fake answers ``/users/me`` for ``token``: a large organization is
+    still being seeded, and the token registered, for a moment after the port opens."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            requests.get(f"{url}/_sandbox/faults", timeout=1)
-            return
+            response = requests.get(
+                f"{url}/users/me", headers={"Authorization": f"Bearer {token}"}, timeout=2
+            )
+            if response.status_code == 200:
+                return
         except requests.RequestException:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
+            pass
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"The fake Calendly at {url} did not accept the token in time.")
+        time.sleep(0.2)
 
 
 def fetch_members(url: str, token: str) -> list[dict]:
@@ -104,7 +110,7 @@ def demo_entitlement() -> None:
 
 
 def set_up(url: str, token: str, stdout) -> IntegrationProfile:
-    wait_until_up(url)
+    wait_until_up(url, token)
     alias, _ = ConnectionAlias.objects.update_or_create(
         name=DEMO_PROFILE,
         defaults={

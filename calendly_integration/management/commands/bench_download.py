@@ -136,7 +136,7 @@ class Command(BaseCommand):
         profile = None
         try:
             started = time.perf_counter()
-            wait_until_up(url, timeout=600)
+            wait_until_up(url, TOKEN, timeout=600)
             self.stdout.write(
                 f"fake Calendly with {members:,} members up in {time.perf_counter() - started:.1f}s "
                 f"(separate process, so its memory is not counted below)"
