@@ -6,7 +6,6 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
@@ -14,6 +13,7 @@ from django.utils import timezone
 from calendly_integration.tokens import AliasTokenSource
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
 from sam_saas.services import jobs
+from tests.oauth_helpers import consent
 
 pytestmark = pytest.mark.django_db
 
@@ -110,26 +110,6 @@ def draft_profile(oauth_parent):
         name="Acme child", parent=oauth_parent, auth_type=ConnectionAlias.AuthType.OAUTH2
     )
     return IntegrationProfile.objects.create(name="Acme", alias=alias, provider="calendly")
-
-
-def consent(authorize_url, account=None):
-    """Act as the person on Calendly's consent page: read the form, press Authorize."""
-    page = requests.get(authorize_url, timeout=5)
-    assert page.status_code == 200, page.text
-    import re
-
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
-    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-    account = account or re.search(r'<option value="([^"]+)" selected', page.text).group(1)
-    base = f"{urlsplit(authorize_url).scheme}://{urlsplit(authorize_url).netloc}"
-    answer = requests.post(
-        f"{base}/oauth/authorize",
-        data={**fields, "account": account, "decision": "allow"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert answer.status_code == 302, answer.text
-    return answer.headers["Location"]
 
 
 def test_it_connects_through_the_callback_and_publishes_the_profile(

@@ -5,11 +5,9 @@ covered in tests/calendly/test_tokens_and_connect.py.)"""
 
 import base64
 import hashlib
-import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import requests
 from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.urls import reverse
@@ -18,6 +16,7 @@ from calendly_integration import connect, oauth
 from calendly_integration.errors import InvalidGrant
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
 from sam_saas.models import ConnectionAlias, IntegrationProfile
+from tests.oauth_helpers import consent
 
 pytestmark = pytest.mark.django_db
 
@@ -42,23 +41,6 @@ def draft_profile(sandbox):
         name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
     )
     return IntegrationProfile.objects.create(name="Acme", alias=alias, provider="calendly")
-
-
-def consent(authorize_url):
-    """Press "Authorize" on the fake's consent page; returns the callback URL."""
-    page = requests.get(authorize_url, timeout=5)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
-    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-    account = re.search(r'<option value="([^"]+)" selected', page.text).group(1)
-    parts = urlsplit(authorize_url)
-    answer = requests.post(
-        f"{parts.scheme}://{parts.netloc}/oauth/authorize",
-        data={**fields, "account": account, "decision": "allow"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    assert answer.status_code == 302, answer.text
-    return answer.headers["Location"]
 
 
 def start(admin_client, profile):

@@ -7,11 +7,9 @@ is searched for every token the fake Calendly ever issued.
 Admin pages are covered by tests/sam_saas/test_admin_pages.py and test_admin_secrets.py."""
 
 import logging
-import re
 from urllib.parse import urlsplit
 
 import pytest
-import requests
 from cryptography.fernet import Fernet, MultiFernet
 from django.conf import settings
 from django.contrib.admin.models import LogEntry
@@ -24,6 +22,7 @@ from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun, Softwar
 from sam_saas.reports import registry
 from sam_saas.services import jobs
 from tests import factories
+from tests.oauth_helpers import consent
 
 pytestmark = pytest.mark.django_db
 
@@ -41,21 +40,6 @@ def issued_secrets(sandbox) -> set[str]:
     state = sandbox.state
     with state.lock:
         return {*state.tokens, *state.refresh_tokens, DEFAULT_CLIENT_SECRET}
-
-
-def consent(authorize_url):
-    page = requests.get(authorize_url, timeout=5)
-    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
-    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
-    account = re.search(r'<option value="([^"]+)" selected', page.text).group(1)
-    parts = urlsplit(authorize_url)
-    answer = requests.post(
-        f"{parts.scheme}://{parts.netloc}/oauth/authorize",
-        data={**fields, "account": account, "decision": "allow"},
-        allow_redirects=False,
-        timeout=5,
-    )
-    return answer.headers["Location"]
 
 
 def alias_form(alias, **changes):

@@ -1,0 +1,25 @@
+"""Acting as the person on the fake Calendly's consent page, for OAuth tests."""
+
+import re
+from urllib.parse import urlsplit
+
+import requests
+
+
+def consent(authorize_url: str, account: str | None = None) -> str:
+    """Open the consent page, press "Authorize" (as ``account``, default the preselected
+    one) and return the redirect back to our callback."""
+    page = requests.get(authorize_url, timeout=5)
+    assert page.status_code == 200, page.text
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', page.text))
+    fields = {k: v.replace("&amp;", "&") for k, v in fields.items()}
+    account = account or re.search(r'<option value="([^"]+)" selected', page.text).group(1)
+    parts = urlsplit(authorize_url)
+    answer = requests.post(
+        f"{parts.scheme}://{parts.netloc}/oauth/authorize",
+        data={**fields, "account": account, "decision": "allow"},
+        allow_redirects=False,
+        timeout=5,
+    )
+    assert answer.status_code == 302, answer.text
+    return answer.headers["Location"]
