@@ -1,9 +1,6 @@
 """Software subscriptions: one seat held by one identity in one profile."""
 
-import datetime as dt
-
 from django.db import models
-from django.db.models import ExpressionWrapper, F, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -13,22 +10,10 @@ from .profiles import IntegrationProfile
 
 
 class SubscriptionQuerySet(models.QuerySet):
-    def with_inactive_days(self, now: dt.datetime | None = None):
-        """Annotate ``inactive_for``: the time since last activity (NULL when never active),
-        derived in SQL so changelists and reports can sort and filter on it."""
-        now = now or timezone.now()
-        seconds = ExpressionWrapper(
-            Value(now) - F("last_activity_at"), output_field=models.DurationField()
-        )
-        return self.annotate(inactive_for=seconds)
-
     def holding_seats(self):
         return self.filter(
             status__in=[SoftwareSubscription.Status.ACTIVE, SoftwareSubscription.Status.PENDING]
         )
-
-    def without_user(self):
-        return self.holding_seats().filter(person__isnull=True)
 
 
 class SoftwareSubscription(models.Model):
