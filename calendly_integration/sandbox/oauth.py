@@ -85,20 +85,10 @@ def form_of(request: Request) -> dict[str, str]:
 def authorize_get(state: SandboxState, request: Request) -> Response:
     params = dict(request.query)
     with state.lock:
-        try:
-            client, redirect_uri = _client_and_redirect(state, params)
-        except OAuthError as exc:
-            return _html(400, _error_page(exc.description))
-        problem = _authorize_problem(client, params)
-        if problem:
-            return _redirect(
-                redirect_uri,
-                {
-                    "error": problem[0],
-                    "error_description": problem[1],
-                    "state": params.get("state"),
-                },
-            )
+        checked = _check_authorize(state, params)
+        if isinstance(checked, Response):
+            return checked
+        client, redirect_uri = checked
         return _html(200, _consent_page(state, client, redirect_uri, params))
 
 
@@ -109,20 +99,10 @@ def authorize_post(state: SandboxState, request: Request) -> Response:
     except OAuthError as exc:
         return exc.response()
     with state.lock:
-        try:
-            client, redirect_uri = _client_and_redirect(state, params)
-        except OAuthError as exc:
-            return _html(400, _error_page(exc.description))
-        problem = _authorize_problem(client, params)
-        if problem:
-            return _redirect(
-                redirect_uri,
-                {
-                    "error": problem[0],
-                    "error_description": problem[1],
-                    "state": params.get("state"),
-                },
-            )
+        checked = _check_authorize(state, params)
+        if isinstance(checked, Response):
+            return checked
+        client, redirect_uri = checked
         if params.get("decision", "allow") != "allow":
             return _redirect(redirect_uri, {"error": "access_denied", "state": params.get("state")})
         org, user = _account(state, params.get("account"))
@@ -142,6 +122,22 @@ def authorize_post(state: SandboxState, request: Request) -> Response:
         )
         state.auth_codes[code.value] = code
         return _redirect(redirect_uri, {"code": code.value, "state": params.get("state")})
+
+
+def _check_authorize(state: SandboxState, params: dict) -> tuple[OAuthClient, str] | Response:
+    """What both halves of /oauth/authorize check: the client and redirect URI (an error
+    page when they are wrong), then the request itself (an error sent back to the client)."""
+    try:
+        client, redirect_uri = _client_and_redirect(state, params)
+    except OAuthError as exc:
+        return _html(400, _error_page(exc.description))
+    problem = _authorize_problem(client, params)
+    if problem:
+        return _redirect(
+            redirect_uri,
+            {"error": problem[0], "error_description": problem[1], "state": params.get("state")},
+        )
+    return client, redirect_uri
 
 
 def _client_and_redirect(state: SandboxState, params: dict) -> tuple[OAuthClient, str]:
