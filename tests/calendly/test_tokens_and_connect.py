@@ -13,7 +13,7 @@ from django.utils import timezone
 from calendly_integration.tokens import AliasTokenSource
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
 from sam_saas.services import jobs
-from tests.oauth_helpers import consent
+from tests.helpers import consent
 
 pytestmark = pytest.mark.django_db
 

@@ -13,6 +13,7 @@ from sam_saas import connectors
 from sam_saas.connectors import ReclaimOutcome
 from sam_saas.models import JobRun
 from tests import factories
+from tests.helpers import registered_connector
 
 
 class FakeConnector:
@@ -75,14 +76,8 @@ def worker_semantics():
 
 @pytest.fixture
 def fake():
-    connector = FakeConnector()
-    previous = connectors._registry.get("fake")
-    connectors.register("fake", lambda: connector)
-    yield connector
-    if previous is None:
-        connectors._registry.pop("fake", None)
-    else:
-        connectors.register("fake", previous)
+    with registered_connector("fake", FakeConnector()) as connector:
+        yield connector
 
 
 def make_profile(*, reclaim_enabled=True, activity_pulled=True, **kwargs):

@@ -8,6 +8,7 @@ from django.test import Client
 
 from sam_saas import connectors
 from tests import factories
+from tests.helpers import registered_connector
 
 ROLES = ["superuser", "SAM manager", "SAM approver", "SAM viewer", None]
 MANAGERS = {"superuser", "SAM manager"}
@@ -78,11 +79,5 @@ class QuietConnector:
 
 @pytest.fixture
 def quiet():
-    connector = QuietConnector()
-    previous = connectors._registry.get("quiet")
-    connectors.register("quiet", lambda: connector)
-    yield connector
-    if previous is None:
-        connectors._registry.pop("quiet", None)
-    else:
-        connectors.register("quiet", previous)
+    with registered_connector("quiet", QuietConnector()) as connector:
+        yield connector

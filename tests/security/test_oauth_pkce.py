@@ -16,7 +16,7 @@ from calendly_integration import connect, oauth
 from calendly_integration.errors import InvalidGrant
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
 from sam_saas.models import ConnectionAlias, IntegrationProfile
-from tests.oauth_helpers import consent
+from tests.helpers import consent
 
 pytestmark = pytest.mark.django_db
 

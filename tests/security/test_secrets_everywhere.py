@@ -22,7 +22,7 @@ from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun, Softwar
 from sam_saas.reports import registry
 from sam_saas.services import jobs
 from tests import factories
-from tests.oauth_helpers import consent
+from tests.helpers import consent
 
 pytestmark = pytest.mark.django_db
 

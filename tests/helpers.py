@@ -1,9 +1,12 @@
-"""Acting as the person on the fake Calendly's consent page, for OAuth tests."""
+"""Small helpers several test packages share."""
 
+import contextlib
 import re
 from urllib.parse import urlsplit
 
 import requests
+
+from sam_saas import connectors
 
 
 def consent(authorize_url: str, account: str | None = None) -> str:
@@ -23,3 +26,17 @@ def consent(authorize_url: str, account: str | None = None) -> str:
     )
     assert answer.status_code == 302, answer.text
     return answer.headers["Location"]
+
+
+@contextlib.contextmanager
+def registered_connector(provider: str, connector):
+    """Register ``connector`` for ``provider`` for the duration, then restore what was there."""
+    previous = connectors._registry.get(provider)
+    connectors.register(provider, lambda: connector)
+    try:
+        yield connector
+    finally:
+        if previous is None:
+            connectors._registry.pop(provider, None)
+        else:
+            connectors.register(provider, previous)
