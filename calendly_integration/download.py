@@ -156,16 +156,9 @@ class SeatWriter:
         """After a complete download: seats not seen become removed. Returns (removed,
         unmatched)."""
         removed = self._mark_vanished()
-        SoftwareSubscription.objects.filter(
-            profile=self.profile,
-            status__in=[Status.ACTIVE, Status.PENDING],
-            last_seen_at__lt=self.now,
-        ).update(last_seen_at=self.now)
-        unmatched = SoftwareSubscription.objects.filter(
-            profile=self.profile,
-            status__in=[Status.ACTIVE, Status.PENDING],
-            person__isnull=True,
-        ).count()
+        held = SoftwareSubscription.objects.holding_seats().filter(profile=self.profile)
+        held.filter(last_seen_at__lt=self.now).update(last_seen_at=self.now)
+        unmatched = held.filter(person__isnull=True).count()
         return removed, unmatched
 
     def _write_batch(self, batch: list[Seat]) -> tuple[int, int]:
@@ -243,9 +236,11 @@ class SeatWriter:
         ]
         removed = 0
         for start in range(0, len(gone), 1000):
-            removed += SoftwareSubscription.objects.filter(
-                pk__in=gone[start : start + 1000], status__in=[Status.ACTIVE, Status.PENDING]
-            ).update(status=Status.REMOVED, updated_at=self.now)
+            removed += (
+                SoftwareSubscription.objects.holding_seats()
+                .filter(pk__in=gone[start : start + 1000])
+                .update(status=Status.REMOVED, updated_at=self.now)
+            )
         return removed
 
 
