@@ -13,6 +13,24 @@ from . import connect
 
 CHANGE_ALIAS = "sam_saas.change_connectionalias"
 
+# Reference: RFC 6749 §4.1.2.1 (the error codes of an authorization response). The callback
+# is a URL anyone can send an administrator, so only these codes pick a message; the
+# attacker-controlled ``error_description`` (and any unknown code) is never shown.
+AUTHORIZATION_ERRORS = {
+    "access_denied": "the Calendly user declined the authorization request.",
+    "invalid_request": "Calendly found the authorization request malformed.",
+    "unauthorized_client": "the Calendly OAuth app is not allowed to request authorization.",
+    "unsupported_response_type": "the Calendly OAuth app does not accept this kind of request.",
+    "invalid_scope": "the requested scopes are not enabled for the Calendly OAuth app.",
+    "server_error": "Calendly failed while authorizing.",
+    "temporarily_unavailable": "Calendly is temporarily unable to authorize; try again later.",
+}
+AUTHORIZATION_ERROR_OTHER = "Calendly answered with an error."
+AUTHORIZATION_ERROR_HINT = (
+    "Check the OAuth app's redirect URI and scopes in Calendly's developer portal, then press "
+    "“Connect to Calendly” again."
+)
+
 
 def _alias_page(alias):
     return reverse("admin:sam_saas_connectionalias_change", args=[alias.pk])
@@ -41,11 +59,10 @@ def oauth_callback(request):
     if not request.user.has_perm(CHANGE_ALIAS):
         raise PermissionDenied
     if request.GET.get("error"):
-        # Reference: RFC 6749 §4.1.2.1 (the user denied consent, or the app is misconfigured)
+        reason = AUTHORIZATION_ERRORS.get(request.GET["error"], AUTHORIZATION_ERROR_OTHER)
         messages.error(
             request,
-            f"Calendly did not authorize the connection: {request.GET.get('error')} "
-            f"{request.GET.get('error_description', '')}".strip(),
+            f"Calendly did not authorize the connection: {reason} {AUTHORIZATION_ERROR_HINT}",
         )
         return redirect(reverse("admin:sam_saas_connectionalias_changelist"))
     try:

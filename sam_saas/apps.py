@@ -12,6 +12,7 @@ class SamSaasConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_migrate
 
+        from . import checks  # noqa: F401  (registers the deploy checks)
         from .models import JobRun
         from .permissions import sync_after_migrate
         from .services import jobs, processes, reconcile

@@ -15,7 +15,8 @@ with several web processes each would count on its own, so production points the
 Redis (``CACHE_URL``, or ``REDIS_URL`` when no ``CACHE_URL`` is set).
 
 Limits come from ``SAM_SETTINGS`` (``LOGIN_FAILURE_LIMIT``, ``LOGIN_FAILURE_WINDOW_SECONDS``,
-``LOGIN_LOCKOUT_SECONDS``).
+``LOGIN_LOCKOUT_SECONDS``); ``TRUSTED_PROXY_COUNT`` says how many reverse proxies stand in
+front of the web processes, so the address is read from X-Forwarded-For (docs/operations.md).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ DEFAULTS = {
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    "TRUSTED_PROXY_COUNT": 0,
 }
 
 LOCKED_MESSAGE = (
@@ -51,12 +53,29 @@ def _setting(name: str) -> int:
 
 
 def client_address(request) -> str:
-    """The address the attempt came from: REMOTE_ADDR, never X-Forwarded-For (a client could
-    forge one address per guess). Behind a reverse proxy this is the proxy's address, so the
-    lock applies per username, which still stops guessing."""
+    """The address the attempt came from.
+
+    Without proxies (``TRUSTED_PROXY_COUNT`` 0, the default) it is REMOTE_ADDR and
+    X-Forwarded-For is ignored: a client could forge one address per guess. Behind N trusted
+    reverse proxies every request's REMOTE_ADDR is the last proxy, so one user's five wrong
+    passwords would lock that username out for everyone; the client is then the N-th entry
+    of X-Forwarded-For counted from the right, because each proxy appends what it saw and
+    only the entries to the left of theirs can be written by the client. A header shorter
+    than N did not come through all proxies: REMOTE_ADDR counts."""
     if request is None:
         return "unknown"
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    remote = request.META.get("REMOTE_ADDR") or "unknown"
+    proxies = _setting("TRUSTED_PROXY_COUNT")
+    if proxies <= 0:
+        return remote
+    forwarded = [
+        entry.strip()
+        for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+        if entry.strip()
+    ]
+    if len(forwarded) < proxies:
+        return remote
+    return forwarded[-proxies][:64]
 
 
 class LoginThrottle:

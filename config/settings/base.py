@@ -140,6 +140,9 @@ SAM_SETTINGS = {
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    # Reverse proxies in front of the web processes: the login lockout then reads the client
+    # address from X-Forwarded-For (sam_saas.security.client_address, docs/operations.md).
+    "TRUSTED_PROXY_COUNT": env.int("TRUSTED_PROXY_COUNT", default=0),
 }
 
 LOGGING = {

@@ -7,16 +7,15 @@ import os
 
 from .base import *  # noqa: F403
 from .base import env
+from .guards import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
-SECRET_KEY = env(
-    "DJANGO_SECRET_KEY", default="local-only-insecure-key-8d1f0c5e6b7a4f2e9c3d1a0b5e7f9c2d"
-)
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEVELOPMENT_SECRET_KEY)
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 FIELD_ENCRYPTION_KEYS = env.list(
     "FIELD_ENCRYPTION_KEYS",
     # A well-known development key: anything encrypted with it is not secret.
-    default=["bG9jYWwtZGV2ZWxvcG1lbnQta2V5LW5vdC1zZWNyZXQ="],
+    default=[DEVELOPMENT_ENCRYPTION_KEY],
 )
 
 # requests-oauthlib refuses plain-http token URLs; the fake Calendly serves http on loopback.

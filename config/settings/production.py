@@ -4,14 +4,24 @@ so a missing one stops the process at start-up instead of running with a guessab
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, env
+from .base import DATABASES, SAM_SETTINGS, env
+from .guards import encryption_keys_problem, public_base_url_problem, secret_key_problem
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 FIELD_ENCRYPTION_KEYS = env.list("FIELD_ENCRYPTION_KEYS")
-if not FIELD_ENCRYPTION_KEYS or not all(FIELD_ENCRYPTION_KEYS):
-    raise ImproperlyConfigured("Set FIELD_ENCRYPTION_KEYS to at least one Fernet key.")
+# No laptop default here: e-mail links must point at the real site.
+SAM_SETTINGS["PUBLIC_BASE_URL"] = env("PUBLIC_BASE_URL")
+# The published development keys, a malformed Fernet key: refused at start-up, each with a
+# message naming the variable (the same functions back the `check --deploy` checks).
+for _problem in (
+    secret_key_problem(SECRET_KEY),
+    encryption_keys_problem(FIELD_ENCRYPTION_KEYS),
+    public_base_url_problem(SAM_SETTINGS["PUBLIC_BASE_URL"]),
+):
+    if _problem:
+        raise ImproperlyConfigured(_problem)
 DATABASES["default"] = env.db("DATABASE_URL")
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])

@@ -8,16 +8,14 @@ import os
 
 from .base import *  # noqa: F403
 from .base import env
+from .guards import TEST_ENCRYPTION_KEYS, TEST_SECRET_KEY
 
 DEBUG = False
-SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"
+SECRET_KEY = TEST_SECRET_KEY
 ALLOWED_HOSTS = ["*"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-FIELD_ENCRYPTION_KEYS = [
-    "dGVzdC1rZXktb25lLW5vdC1zZWNyZXQtMDEyMzQ1Njc=",
-    "dGVzdC1rZXktdHdvLW5vdC1zZWNyZXQtMDEyMzQ1Njc=",
-]
+FIELD_ENCRYPTION_KEYS = list(TEST_ENCRYPTION_KEYS)
 # Tests call tasks inline unless a test starts a real worker (those override this).
 CELERY_TASK_ALWAYS_EAGER = True
 REQUIRE_SERVICES = env.bool("REQUIRE_SERVICES", default=False)

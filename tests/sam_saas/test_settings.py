@@ -7,6 +7,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from config.settings import guards
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PRODUCTION_ENV = {
@@ -14,6 +16,7 @@ PRODUCTION_ENV = {
     "DJANGO_ALLOWED_HOSTS": "sam.example.com",
     "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
     "DATABASE_URL": "sqlite:////tmp/sam-check-deploy.sqlite3",
+    "PUBLIC_BASE_URL": "https://sam.example.com",
 }
 
 
@@ -53,11 +56,54 @@ def test_it_refuses_to_start_production_without_each_secret():
         "FIELD_ENCRYPTION_KEYS",
         "DATABASE_URL",
         "DJANGO_ALLOWED_HOSTS",
+        "PUBLIC_BASE_URL",
     ):
         env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
         result = manage("check", "--settings=config.settings.production", env_extra=env)
         assert result.returncode != 0, missing
         assert missing in result.stderr, (missing, result.stderr[-500:])
+
+
+def test_it_refuses_to_start_production_with_published_or_broken_keys():
+    """Finding 9 of issue 11: the development keys are in this repository, so production must
+    not accept them, nor a Fernet key that would only fail at the first secret read."""
+    refused = {
+        "DJANGO_SECRET_KEY": guards.DEVELOPMENT_SECRET_KEY,
+        "FIELD_ENCRYPTION_KEYS": guards.DEVELOPMENT_ENCRYPTION_KEY,
+    }
+    cases = [*refused.items(), ("FIELD_ENCRYPTION_KEYS", "not-a-fernet-key")]
+    cases.append(("FIELD_ENCRYPTION_KEYS", f"{Fernet.generate_key().decode()},short"))
+    cases.append(("PUBLIC_BASE_URL", "sam.example.com"))
+    for variable, value in cases:
+        env = {**PRODUCTION_ENV, variable: value}
+        result = manage("check", "--settings=config.settings.production", env_extra=env)
+        assert result.returncode != 0, (variable, value)
+        assert "ImproperlyConfigured" in result.stderr, result.stderr[-500:]
+        assert variable in result.stderr.splitlines()[-1], (variable, result.stderr[-500:])
+
+
+def test_check_deploy_reports_each_development_value_outside_production_settings():
+    """A deployment on other settings than production.py still hears about all three."""
+    result = manage(
+        "check",
+        "--deploy",
+        env_extra={
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "FIELD_ENCRYPTION_KEYS": "not-a-fernet-key",
+        },
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "sam_saas.E001" in output and "DJANGO_SECRET_KEY" in output
+    assert "sam_saas.E002" in output and "not a valid Fernet key" in output
+    assert "sam_saas.E003" in output and "PUBLIC_BASE_URL" in output
+    published = manage(
+        "check",
+        "--deploy",
+        env_extra={"DJANGO_SETTINGS_MODULE": "config.settings.local"},
+    )
+    assert "sam_saas.E002" in published.stdout + published.stderr
+    assert "published" in published.stdout + published.stderr
 
 
 def test_it_runs_tasks_inline_without_a_broker_and_on_workers_with_one():

@@ -125,3 +125,36 @@ def test_it_keeps_usernames_and_passwords_out_of_the_cache_keys_and_the_log(staf
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "sign-in locked" in text
     assert "alice" not in text and "guess" not in text
+
+
+PROXY = "10.0.0.5"
+
+
+def sign_in_via_proxy(username, password, forwarded_for):
+    client = Client(REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=forwarded_for)
+    response = client.post(LOGIN, {"username": username, "password": password, "next": "/admin/"})
+    return client, response
+
+
+def test_behind_a_proxy_an_attacker_cannot_lock_the_real_user_out(staff, settings):
+    """Finding 7 of issue 11: behind one proxy every request has the proxy's REMOTE_ADDR, so
+    five wrong passwords from anyone locked the user out. With TRUSTED_PROXY_COUNT the lock
+    is per real client; a forged X-Forwarded-For prefix does not move the attacker."""
+    settings.SAM_SETTINGS = {**settings.SAM_SETTINGS, "TRUSTED_PROXY_COUNT": 1}
+    attacker = "203.0.113.66"
+    for n in range(5):
+        # The attacker sends its own X-Forwarded-For; the proxy appends the real address.
+        sign_in_via_proxy("alice", "guess", f"198.51.100.{n}, {attacker}")
+    client, response = sign_in_via_proxy("alice", "right-pw-1", "198.51.100.20")
+    assert response.status_code == 302 and signed_in(client)
+
+    # The attacker itself is locked, whatever it puts in front of its address.
+    client, response = sign_in_via_proxy("alice", "right-pw-1", f"198.51.100.20, {attacker}")
+    assert LOCKED in response.content.decode() and not signed_in(client)
+
+
+def test_without_trusted_proxies_forwarded_for_is_ignored(staff):
+    for n in range(5):
+        sign_in_via_proxy("alice", "guess", f"198.51.100.{n}")
+    client, response = sign_in_via_proxy("alice", "right-pw-1", "192.0.2.1")
+    assert LOCKED in response.content.decode() and not signed_in(client)
