@@ -29,7 +29,6 @@ from .errors import (
     RateLimited,
     Transient,
     Unauthorized,
-    _clip,
     error_from_response,
 )
 
@@ -524,7 +523,9 @@ class CalendlyClient:
             body = response.json()
         except ValueError:
             body = None
-        text = "" if body is not None else _clip(response.reason or response.text, [token])
+        # A body that is not Calendly's JSON error is not shown: it is whatever the server
+        # (or a proxy in between) chose to say, and the admin would echo it.
+        text = "" if body is not None else f"HTTP {response.status_code} without a JSON error body."
         return error_from_response(
             response.status_code, body, response.headers, text=text, secrets=[token]
         )

@@ -16,10 +16,9 @@ from django.urls import reverse
 from sam_saas.models import ConnectionAlias, IntegrationProfile
 from sam_saas.services.connections import record_check
 
-from . import oauth
+from . import endpoints, oauth
 from .client import CalendlyClient, StaticToken
 from .connection import check_connection
-from .constants import DEFAULT_API_URL, DEFAULT_AUTH_URL
 from .errors import CalendlyError
 from .tokens import store_tokens
 
@@ -54,6 +53,10 @@ def start(request, alias: ConnectionAlias) -> str:
             "The OAuth app has no client id or secret.",
             hint=f"Set them on the parent alias {app.name!r}.",
         )
+    try:
+        auth_url = endpoints.auth_base_url(alias)
+    except CalendlyError as exc:
+        raise ConnectError(str(exc), hint=exc.hint) from None
     verifier, challenge = oauth.make_pkce_pair()
     state = secrets.token_urlsafe(32)
     pending = {
@@ -64,7 +67,7 @@ def start(request, alias: ConnectionAlias) -> str:
     pending[state] = {"alias": alias.pk, "verifier": verifier, "at": time.time()}
     request.session[SESSION_KEY] = pending
     return oauth.authorization_url(
-        alias.effective_auth_base_url(DEFAULT_AUTH_URL),
+        auth_url,
         app.client_id,
         redirect_uri(request),
         state,
@@ -88,7 +91,7 @@ def finish(request, state: str, code: str) -> ConnectionAlias:
     app = alias.oauth_app
     try:
         token = oauth.exchange_code(
-            alias.effective_auth_base_url(DEFAULT_AUTH_URL),
+            endpoints.auth_base_url(alias),
             app.client_id,
             app.client_secret,
             code,
@@ -109,11 +112,14 @@ def finish(request, state: str, code: str) -> ConnectionAlias:
 
 
 def validate_after_connect(alias: ConnectionAlias, access_token: str) -> None:
-    client = CalendlyClient(
-        base_url=alias.effective_api_base_url(DEFAULT_API_URL),
-        token_source=StaticToken(access_token),
-        **settings.CALENDLY_CLIENT,
-    )
+    try:
+        client = CalendlyClient(
+            base_url=endpoints.api_base_url(alias),
+            token_source=StaticToken(access_token),
+            **settings.CALENDLY_CLIENT,
+        )
+    except CalendlyError as exc:
+        raise ConnectError(f"Connected, but validation failed: {exc}", hint=exc.hint) from exc
     with client:
         try:
             check = check_connection(client, alias)

@@ -7,8 +7,9 @@ from django.conf import settings
 from sam_saas.connectors import ConnectionCheck, ConnectorError
 from sam_saas.models import ConnectionAlias, IntegrationProfile
 
+from . import endpoints
 from .client import CalendlyClient, ClientStats
-from .constants import ADMIN_ROLES, DEFAULT_API_URL, RECLAIM_SCOPE
+from .constants import ADMIN_ROLES, RECLAIM_SCOPE
 from .errors import CalendlyError, Forbidden
 from .tokens import AliasTokenSource
 
@@ -21,8 +22,12 @@ def build_client(profile: IntegrationProfile, stats=None, **kwargs) -> CalendlyC
             hint="Paste a personal access token on the alias, or press “Connect to Calendly”.",
         )
     options = {**settings.CALENDLY_CLIENT, **kwargs}
+    try:
+        base_url = endpoints.api_base_url(alias)
+    except CalendlyError as exc:
+        raise as_connector_error(exc) from None
     return CalendlyClient(
-        base_url=alias.effective_api_base_url(DEFAULT_API_URL),
+        base_url=base_url,
         token_source=AliasTokenSource(alias),
         stats=stats if stats is not None else ClientStats(),
         **options,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sam_saas.connectors import ConnectionCheck, ReclaimOutcome
 from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription
 
-from . import activity, connection, download, reclaim
+from . import activity, connection, download, endpoints, reclaim
 from .constants import PROVIDER
 
 
@@ -34,6 +34,10 @@ class CalendlyConnector:
             subscription.external_user_id,
             subscription.profile.alias.account_uri,
         )
+
+    def endpoint_problem(self, url: str) -> str:
+        """Why an alias must not point at ``url`` ("" when it may): CALENDLY_ALLOWED_HOSTS."""
+        return endpoints.endpoint_problem(url)
 
     def connect_url(self, profile: IntegrationProfile) -> str | None:
         """Where "Connect to Calendly" starts the OAuth flow; None for personal tokens."""

@@ -263,7 +263,8 @@ def _raise_for_token_endpoint(response: requests.Response, secrets_: Iterable[st
         body = None
     body = body if isinstance(body, dict) else {}
     code = str(body.get("error") or "")
-    description = _clip(body.get("error_description") or response.reason or "", secrets_)
+    # Only the JSON error body counts; a page of HTML or the reason phrase is not echoed.
+    description = _clip(body.get("error_description") or "", secrets_)
     common = {"status": status, "title": code or None, "method": "POST"}
     if status == 429:
         raise RateLimited(

@@ -16,8 +16,8 @@ from django.utils import timezone
 
 from sam_saas.models import ConnectionAlias
 
-from . import oauth
-from .constants import DEFAULT_AUTH_URL, REFRESH_MARGIN_SECONDS
+from . import endpoints, oauth
+from .constants import REFRESH_MARGIN_SECONDS
 from .errors import CalendlyError, InvalidGrant, Unauthorized
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ class AliasTokenSource:
                 app = alias.oauth_app
                 try:
                     token = oauth.refresh_token(
-                        alias.effective_auth_base_url(DEFAULT_AUTH_URL),
+                        endpoints.auth_base_url(alias),
                         app.client_id,
                         app.client_secret,
                         alias.refresh_token,

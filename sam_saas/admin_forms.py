@@ -9,9 +9,19 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from .connectors import ConnectorError, get_connector
 from .models import ConnectionAlias, SoftwareModel
 
 SECRET_HELP_TEXT = "Stored encrypted. Leave empty to keep the current value."
+ENDPOINT_FIELDS = ("api_base_url", "auth_base_url")
+ENDPOINT_CLEARED_STATUS = (
+    "The endpoint changed, so the stored credentials were erased: enter a new token or secret, "
+    "or connect again."
+)
+ENDPOINT_CHANGE_TEXT = (
+    "Changing it erases the stored client secret, access token and refresh token (here and on "
+    "child aliases that inherit it): enter a new secret or token, or connect again."
+)
 
 
 class SecretField(forms.CharField):
@@ -65,6 +75,11 @@ class ConnectionAliasAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        for name in ENDPOINT_FIELDS:
+            if name in self.fields and self.instance.pk:
+                self.fields[
+                    name
+                ].help_text = f"{self.fields[name].help_text} {ENDPOINT_CHANGE_TEXT}".strip()
         for name in ConnectionAlias.SECRET_FIELDS:
             if name not in self.fields:
                 continue
@@ -75,6 +90,29 @@ class ConnectionAliasAdminForm(forms.ModelForm):
 
     def secret_is_set(self, name: str) -> bool:
         return bool(self.instance.pk and getattr(self.instance, name))
+
+    def endpoint_changes(self) -> list[str]:
+        """The endpoint fields this form changes on an existing alias."""
+        if not self.instance.pk:
+            return []
+        return [name for name in ENDPOINT_FIELDS if name in self.changed_data]
+
+    def _clean_endpoint(self, name: str) -> str:
+        url = self.cleaned_data.get(name) or ""
+        provider = self.cleaned_data.get("provider") or self.instance.provider
+        try:
+            problem = getattr(get_connector(provider), "endpoint_problem", None)
+        except ConnectorError:
+            problem = None
+        if url and problem is not None and (reason := problem(url)):
+            raise ValidationError(reason, code="endpoint_not_allowed")
+        return url
+
+    def clean_api_base_url(self):
+        return self._clean_endpoint("api_base_url")
+
+    def clean_auth_base_url(self):
+        return self._clean_endpoint("auth_base_url")
 
     def clean(self):
         cleaned = super().clean()
@@ -89,8 +127,14 @@ class ConnectionAliasAdminForm(forms.ModelForm):
         return cleaned
 
     def secret_changes(self) -> dict[str, str]:
-        """``{field name: "replaced" | "cleared"}`` for the secrets this form changes."""
+        """``{field name: "replaced" | "cleared"}`` for the secrets this form changes.
+
+        A changed endpoint clears every stored secret not entered anew in the same form: the
+        secrets were given for the old endpoint, and must not follow a URL someone typed in."""
+        if hasattr(self, "_secret_changes"):  # computed before save() cleared the instance
+            return self._secret_changes
         changes = {}
+        endpoint_changed = bool(self.endpoint_changes())
         for name in ConnectionAlias.SECRET_FIELDS:
             if name not in self.fields:
                 continue
@@ -98,6 +142,9 @@ class ConnectionAliasAdminForm(forms.ModelForm):
                 changes[name] = "cleared"
             elif (self.cleaned_data.get(name) or "").strip():
                 changes[name] = "replaced"
+            elif endpoint_changed and self.secret_is_set(name):
+                changes[name] = "cleared"
+        self._secret_changes = changes
         return changes
 
     def _apply_secrets(self):
@@ -107,6 +154,10 @@ class ConnectionAliasAdminForm(forms.ModelForm):
 
     def save(self, commit=True):
         self._apply_secrets()
+        if self.endpoint_changes() and not self.instance.access_token:
+            self.instance.token_expires_at = None
+            self.instance.connection_status = ConnectionAlias.ConnectionStatus.NOT_CONNECTED
+            self.instance.status_message = ENDPOINT_CLEARED_STATUS
         return super().save(commit=commit)
 
 

@@ -167,6 +167,13 @@ LOGGING = {
 # request (fine on a laptop); set it in production behind a proxy.
 CALENDLY_REDIRECT_URI = env("CALENDLY_REDIRECT_URI", default="")
 
+# Where the Calendly connector may send credentials (an alias's API and auth URLs): https on
+# these hosts only. Outside production, loopback hosts (the fake Calendly) are allowed too.
+CALENDLY_ALLOWED_HOSTS = env.list(
+    "CALENDLY_ALLOWED_HOSTS", default=["api.calendly.com", "auth.calendly.com"]
+)
+CALENDLY_ALLOW_LOOPBACK = True
+
 # Calendly client tuning (timeouts, retries, backoff). Tests shorten the waits.
 CALENDLY_CLIENT = {
     "connect_timeout": env.float("CALENDLY_CONNECT_TIMEOUT", default=5.0),

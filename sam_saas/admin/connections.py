@@ -5,12 +5,13 @@ No page shows a stored secret or its ciphertext: the form renders empty password
 the history name the secret that changed, never its value.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db import models
 
 from ..admin_forms import ConnectionAliasAdminForm, clear_field_name
 from ..connectors import ConnectorError, get_connector
 from ..models import ConnectionAlias
+from ..services import connections
 
 
 def _secret_state_display(name: str, label: str):
@@ -110,6 +111,29 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
         if isinstance(db_field, models.URLField):
             kwargs.setdefault("assume_scheme", "https")
         return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = form.endpoint_changes() if change and hasattr(form, "endpoint_changes") else []
+        if not changed:
+            return
+        cleared = [
+            form.fields[name].label.lower()
+            for name, what in form.secret_changes().items()
+            if what == "cleared"
+        ]
+        children = connections.forget_inherited_credentials(obj, changed)
+        parts = []
+        if cleared:
+            parts.append(f"the stored {', '.join(cleared)} of {obj}")
+        if children:
+            parts.append(f"the tokens of {children} child alias(es) that inherit the endpoint")
+        if parts:
+            messages.warning(
+                request,
+                f"The endpoint changed, so {' and '.join(parts)} were erased: they were given "
+                "for the old endpoint. Enter a new secret or token, or connect again.",
+            )
 
     @admin.display(description="granted scopes")
     def scopes(self, obj):

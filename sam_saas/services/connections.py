@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
 from django.utils import timezone
 
 from ..connectors import ConnectionCheck, ConnectorError, get_connector
@@ -43,3 +44,33 @@ def record_check(profile: IntegrationProfile, check: ConnectionCheck, run: JobRu
         last_validated_at=now, status_message=f"{check.message} {check.hint}".strip()
     )
     raise ConnectorError(check.message, hint=check.hint)
+
+
+ENDPOINT_CHANGED_STATUS = (
+    "The parent alias's endpoint changed, so these credentials were erased: connect again."
+)
+
+
+def forget_inherited_credentials(parent: ConnectionAlias, changed_fields: list[str]) -> int:
+    """Erase the tokens of the child aliases that inherit an endpoint the parent just changed.
+
+    Their tokens were issued for the old endpoint; sending them (or refreshing them with the
+    parent's client secret) to a URL typed into the admin would hand them to whoever runs it.
+    Children with their own value for every changed field keep theirs. Returns how many
+    children were affected."""
+    inheriting = ConnectionAlias.objects.filter(parent=parent)
+    own = [name for name in changed_fields if name in ("api_base_url", "auth_base_url")]
+    if not own:
+        return 0
+    condition = None
+    for name in own:
+        q = Q(**{name: ""})
+        condition = q if condition is None else condition | q
+    return inheriting.filter(condition).update(
+        access_token="",
+        refresh_token="",
+        client_secret="",
+        token_expires_at=None,
+        connection_status=ConnectionAlias.ConnectionStatus.NOT_CONNECTED,
+        status_message=ENDPOINT_CHANGED_STATUS,
+    )

@@ -157,7 +157,7 @@ def oauth_profile():
     parent = factories.ConnectionAliasFactory(
         name="Calendly app",
         auth_type=ConnectionAlias.AuthType.OAUTH2,
-        auth_base_url="https://auth.calendly.example",
+        auth_base_url="https://auth.calendly.com",
     )
     child = ConnectionAlias.objects.create(
         name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
@@ -184,7 +184,7 @@ def test_calendly_connect_and_callback(oauth_profile, role):
     elif role in MANAGERS:
         for response in (connect_profile, connect_alias):
             assert response.status_code == 302
-            assert response["Location"].startswith("https://auth.calendly.example/oauth/authorize")
+            assert response["Location"].startswith("https://auth.calendly.com/oauth/authorize")
         assert callback.status_code == 302  # back to the admin, with "does not match" shown
         assert "calendly_oauth_pending" in client.session
     else:
