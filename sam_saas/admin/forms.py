@@ -9,8 +9,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .connectors import ConnectorError, get_connector
-from .models import ConnectionAlias, SoftwareModel
+from ..connectors import ConnectorError, get_connector
+from ..models import ConnectionAlias, SoftwareModel
 
 SECRET_HELP_TEXT = "Stored encrypted. Leave empty to keep the current value."
 ENDPOINT_FIELDS = ("api_base_url", "auth_base_url")
