@@ -106,9 +106,16 @@ class SoftwareSubscription(models.Model):
 
     # A person's decision to keep the seat (see the class docstring).
     keep_decision = models.CharField(
-        max_length=24, choices=KeepDecision.choices, blank=True, editable=False
+        db_default="",
+        default="",
+        max_length=24,
+        choices=KeepDecision.choices,
+        blank=True,
+        editable=False,
     )
     keep_decided_by = models.CharField(
+        db_default="",
+        default="",
         max_length=254,
         blank=True,
         editable=False,
@@ -122,8 +129,12 @@ class SoftwareSubscription(models.Model):
         editable=False,
         help_text="The rule's “propose again after” period counted from the decision.",
     )
-    keep_reason = models.CharField(max_length=500, blank=True, editable=False)
+    keep_reason = models.CharField(
+        db_default="", default="", max_length=500, blank=True, editable=False
+    )
     keep_terms = models.CharField(
+        db_default="",
+        default="",
         max_length=200,
         blank=True,
         editable=False,
@@ -132,10 +143,12 @@ class SoftwareSubscription(models.Model):
     )
 
     # Corrections by hand: downloads and resolution rules keep these until "Return to automatic".
-    person_set_by = models.CharField("person set by hand by", max_length=150, blank=True)
+    person_set_by = models.CharField(
+        "person set by hand by", max_length=150, blank=True, default="", db_default=""
+    )
     person_set_at = models.DateTimeField("person set by hand at", null=True, blank=True)
     software_model_set_by = models.CharField(
-        "software model set by hand by", max_length=150, blank=True
+        "software model set by hand by", max_length=150, blank=True, default="", db_default=""
     )
     software_model_set_at = models.DateTimeField(
         "software model set by hand at", null=True, blank=True
