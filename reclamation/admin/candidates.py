@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
+from sam_saas.admin.strict import StrictModelAdmin
 from sam_saas.models import JobRun
 from sam_saas.services import jobs
 
@@ -50,11 +51,13 @@ class CandidateEventInline(admin.TabularInline):
 
 
 @admin.register(ReclamationCandidate)
-class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
+class ReclamationCandidateAdmin(ExportCsvMixin, StrictModelAdmin):
     """The worklist. Columns come from the candidate's own snapshot, so the page needs no
     join and no query per row whatever its length."""
 
     export_report = "candidates"
+    # The dashboard's open-candidate, savings and "reclaimed this year" links.
+    allowed_lookups = ("state__in", "closed_at__gte", "currency", "savings_known")
 
     change_list_template = "admin/reclamation/reclamationcandidate/change_list.html"
     list_display = (

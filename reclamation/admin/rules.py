@@ -9,13 +9,15 @@ from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 
+from sam_saas.admin.strict import StrictModelAdmin
+
 from ..models import OPEN_STATES, ReclamationRule
 from ..services.preview import preview
 from ..services.savings import render_savings
 
 
 @admin.register(ReclamationRule)
-class ReclamationRuleAdmin(admin.ModelAdmin):
+class ReclamationRuleAdmin(StrictModelAdmin):
     """Rules are auto-created per profile and listed for review (``needs_review``); saving
     one counts as reviewing it. The change page previews what the settings in the form would
     produce ("Preview" does not save)."""

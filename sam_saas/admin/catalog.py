@@ -9,10 +9,11 @@ from ..models import Publisher, SoftwareModel, SoftwareSubscription, Subscriptio
 from .export import ExportCsvMixin
 from .filters import RecognizedFilter, SoftwareModelListFilter
 from .forms import MapToSoftwareModelForm
+from .strict import StrictModelAdmin
 
 
 @admin.register(Publisher)
-class PublisherAdmin(admin.ModelAdmin):
+class PublisherAdmin(StrictModelAdmin):
     list_display = ("name", "model_count")
     search_fields = ("name",)
 
@@ -25,7 +26,7 @@ class PublisherAdmin(admin.ModelAdmin):
 
 
 @admin.register(SoftwareModel)
-class SoftwareModelAdmin(admin.ModelAdmin):
+class SoftwareModelAdmin(StrictModelAdmin):
     list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
     list_filter = ("publisher",)
     list_select_related = ("publisher",)
@@ -47,7 +48,7 @@ class SoftwareModelAdmin(admin.ModelAdmin):
 
 
 @admin.register(SubscriptionIdentifier)
-class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
+class SubscriptionIdentifierAdmin(ExportCsvMixin, StrictModelAdmin):
     """Lists the vendor identifiers; the "Recognized: No" filter is ServiceNow's
     "unrecognized subscription identifiers" list. Mapping one (action or change form)
     re-points all its subscriptions in one UPDATE."""

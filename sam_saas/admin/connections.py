@@ -12,6 +12,7 @@ from ..connectors import ConnectorError, get_connector
 from ..models import ConnectionAlias
 from ..services import connections
 from .forms import ConnectionAliasAdminForm, clear_field_name
+from .strict import StrictModelAdmin
 
 
 def _secret_state_display(name: str, label: str):
@@ -24,7 +25,7 @@ def _secret_state_display(name: str, label: str):
 
 
 @admin.register(ConnectionAlias)
-class ConnectionAliasAdmin(admin.ModelAdmin):
+class ConnectionAliasAdmin(StrictModelAdmin):
     form = ConnectionAliasAdminForm
     list_display = (
         "name",

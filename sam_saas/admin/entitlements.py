@@ -9,10 +9,11 @@ from ..models import Entitlement, JobRun
 from ..services import jobs
 from .export import ExportCsvMixin
 from .filters import InForceFilter, SoftwareModelListFilter
+from .strict import StrictModelAdmin
 
 
 @admin.register(Entitlement)
-class EntitlementAdmin(ExportCsvMixin, admin.ModelAdmin):
+class EntitlementAdmin(ExportCsvMixin, StrictModelAdmin):
     export_report = "entitlements"
     actions = ("reconcile_now",)
     list_display = (

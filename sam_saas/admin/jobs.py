@@ -4,13 +4,16 @@ from django.contrib import admin
 
 from ..models import JobRun
 from .export import ExportCsvMixin
+from .strict import StrictModelAdmin
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
+class JobRunAdmin(ExportCsvMixin, StrictModelAdmin):
     """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
 
     export_report = "job-runs"
+    # The dashboard's "failed in the last 24 hours" link.
+    allowed_lookups = ("finished_at__gte",)
     change_form_template = "admin/sam_saas/jobrun/change_form.html"
     list_display = (
         "kind",

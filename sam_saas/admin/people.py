@@ -10,12 +10,13 @@ from ..models import Person
 from ..services.people_import import COLUMNS, PeopleImportError, import_people
 from .export import ExportCsvMixin
 from .forms import PeopleImportForm
+from .strict import StrictModelAdmin
 
 IMPORT_PERMISSIONS = ("sam_saas.add_person", "sam_saas.change_person")
 
 
 @admin.register(Person)
-class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
+class PersonAdmin(ExportCsvMixin, StrictModelAdmin):
     export_report = "people"
     change_list_template = "admin/sam_saas/person/change_list.html"
     list_display = ("email", "name", "department", "cost_center", "manager", "active")

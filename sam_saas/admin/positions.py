@@ -10,6 +10,7 @@ from ..services import jobs
 from ..services.positions import cents
 from .export import ExportCsvMixin
 from .filters import SoftwareModelListFilter
+from .strict import StrictModelAdmin
 
 RECONCILE_PERMISSION = "sam_saas.change_entitlement"
 FREED_NOTE = (
@@ -24,10 +25,12 @@ def _money(amount, currency, unknown="unknown"):
 
 
 @admin.register(LicencePositionSnapshot)
-class LicencePositionSnapshotAdmin(ExportCsvMixin, admin.ModelAdmin):
+class LicencePositionSnapshotAdmin(ExportCsvMixin, StrictModelAdmin):
     """Written by the RECONCILE job only. "Profile: empty" lists the all-profiles positions."""
 
     export_report = "licence-position"
+    # The licence-position chart links to one day's snapshot.
+    allowed_lookups = ("date",)
     change_list_template = "sam_saas/admin/licencepositionsnapshot/change_list.html"
     list_display = (
         "date",

@@ -7,6 +7,7 @@ from django.utils.html import format_html, format_html_join
 from ..connectors import ConnectorError, get_connector
 from ..models import IntegrationProfile, JobRun
 from ..services import profile_actions
+from .strict import StrictModelAdmin
 
 
 def _report(modeladmin, request, verb: str, report) -> None:
@@ -21,7 +22,7 @@ def _report(modeladmin, request, verb: str, report) -> None:
 
 
 @admin.register(IntegrationProfile)
-class IntegrationProfileAdmin(admin.ModelAdmin):
+class IntegrationProfileAdmin(StrictModelAdmin):
     list_display = (
         "name",
         "provider",

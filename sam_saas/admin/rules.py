@@ -8,10 +8,11 @@ from ..models import (
     UserResolutionRule,
 )
 from .filters import InForceFilter, rule_in_force
+from .strict import StrictModelAdmin
 
 
 @admin.register(UserResolutionRule)
-class UserResolutionRuleAdmin(admin.ModelAdmin):
+class UserResolutionRuleAdmin(StrictModelAdmin):
     list_display = (
         "name",
         "transform",
@@ -37,7 +38,7 @@ class UserResolutionRuleAdmin(admin.ModelAdmin):
         return ", ".join(p.name for p in obj.profiles.all()) or "All profiles"
 
 
-class ExclusionRuleAdmin(admin.ModelAdmin):
+class ExclusionRuleAdmin(StrictModelAdmin):
     readonly_fields = ("created_at",)
 
     @admin.display(description="in force", boolean=True)

@@ -1,8 +1,11 @@
 """Titles of the default admin site (kept as ``admin.site`` so every app registers on it)."""
 
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 
 from ..security import ThrottledAdminAuthenticationForm
+from .strict import StrictLookupsMixin
 
 PRODUCT_NAME = "SaaS License Management"
 
@@ -14,3 +17,9 @@ admin.site.index_template = "sam_saas/admin/index.html"
 # Five failed sign-ins lock a username from one address for 15 minutes (sam_saas.security);
 # the form says so instead of "wrong password".
 admin.site.login_form = ThrottledAdminAuthenticationForm
+
+# Django's own user and group lists accept only their declared filters too (sam_saas.admin.strict).
+admin.site.unregister(User)
+admin.site.register(User, type("StrictUserAdmin", (StrictLookupsMixin, UserAdmin), {}))
+admin.site.unregister(Group)
+admin.site.register(Group, type("StrictGroupAdmin", (StrictLookupsMixin, GroupAdmin), {}))

@@ -5,6 +5,7 @@ from django.contrib import admin
 from ..models import SoftwareSubscription
 from .export import ExportCsvMixin
 from .filters import HasUserFilter, LastActivityFilter, SoftwareModelListFilter
+from .strict import StrictModelAdmin
 
 # Fields written by the downloads and the activity pull; editing them by hand would be
 # overwritten by the next refresh, so they are read-only.
@@ -36,11 +37,13 @@ RULE_FIELDS = (
 
 
 @admin.register(SoftwareSubscription)
-class SoftwareSubscriptionAdmin(ExportCsvMixin, admin.ModelAdmin):
+class SoftwareSubscriptionAdmin(ExportCsvMixin, StrictModelAdmin):
     """Seats come from the vendor; only the person and the software model can be corrected
     here. "Has user: No" is the list of subscriptions without user."""
 
     export_report = "subscriptions"
+    # The dashboard's "holding a seat" links (sam_saas.services.dashboard).
+    allowed_lookups = ("status__in",)
 
     list_display = (
         "user_principal_name",
