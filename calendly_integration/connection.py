@@ -6,6 +6,7 @@ from django.conf import settings
 
 from sam_saas.connectors import ConnectionCheck, ConnectorError
 from sam_saas.models import ConnectionAlias, IntegrationProfile
+from sam_saas.services.vendor_text import clean_text, column_length
 
 from . import endpoints
 from .client import CalendlyClient, ClientStats
@@ -56,12 +57,15 @@ def check_connection(client: CalendlyClient, alias: ConnectionAlias) -> Connecti
                 role = membership.get("role", "")
         break
     scopes = list(alias.granted_scopes or [])
+    # Vendor strings, stored on the alias and profile: cleaned and cut to their columns.
     check = ConnectionCheck(
         ok=role in ADMIN_ROLES,
-        account=me.get("uri", ""),
-        organization_uri=org_uri,
-        organization_name=org.get("name", ""),
-        plan=org.get("plan", ""),
+        account=clean_text(me.get("uri"), column_length(ConnectionAlias, "account_uri")),
+        organization_uri=clean_text(org_uri, column_length(IntegrationProfile, "organization_uri")),
+        organization_name=clean_text(
+            org.get("name"), column_length(IntegrationProfile, "organization_name")
+        ),
+        plan=clean_text(org.get("plan"), column_length(IntegrationProfile, "organization_plan")),
         scopes=scopes,
     )
     if not check.ok:

@@ -31,6 +31,7 @@ from sam_saas.models import (
 from sam_saas.services import jobs
 from sam_saas.services.connections import record_check
 from sam_saas.services.rules import RuleEngine
+from sam_saas.services.vendor_text import RecordSkipped, TextCleaner, column_length
 
 from .client import CalendlyClient
 from .connection import as_connector_error, build_client, check_connection
@@ -63,34 +64,55 @@ class Seat:
     created_at: dt.datetime | None
 
 
-def _parse(value: str | None) -> dt.datetime | None:
-    return parse_datetime(value) if value else None
+def _parse(value, cleaner: TextCleaner) -> dt.datetime | None:
+    """A vendor timestamp; one that does not parse is dropped (and counted), not fatal."""
+    if not value:
+        return None
+    try:
+        return parse_datetime(value)
+    except (TypeError, ValueError):
+        cleaner.changed["external_created_at"] += 1
+        return None
 
 
+def _length(name: str) -> int | None:
+    return column_length(SoftwareSubscription, name)
+
+
+def _record(item) -> dict:
+    if not isinstance(item, dict):
+        raise RecordSkipped("not an object")
+    return item
+
+
+# Every vendor string passes through the cleaner: a 300-character name or a NUL byte must not
+# fail the download (sam_saas.services.vendor_text).
 # Reference: https://developer.calendly.com/api-docs/eaed2e61a6bc3-list-organization-memberships
-def seat_from_membership(m: dict) -> Seat:
-    user = m.get("user") or {}
+def seat_from_membership(m: dict, cleaner: TextCleaner) -> Seat:
+    m = _record(m)
+    user = m.get("user") if isinstance(m.get("user"), dict) else {}
     return Seat(
-        seat_uri=m["uri"],
-        email=user.get("email", ""),
-        name=user.get("name", ""),
-        user_uri=user.get("uri", ""),
+        seat_uri=cleaner.key(m.get("uri"), _length("external_seat_id"), "membership uri"),
+        email=cleaner.text(user.get("email"), _length("user_principal_name"), "email"),
+        name=cleaner.text(user.get("name"), _length("user_name"), "name"),
+        user_uri=cleaner.text(user.get("uri"), _length("external_user_id"), "user uri"),
         kind=Kind.MEMBER,
-        role=m.get("role", ""),
-        created_at=_parse(m.get("created_at")),
+        role=cleaner.text(m.get("role"), _length("role"), "role"),
+        created_at=_parse(m.get("created_at"), cleaner),
     )
 
 
 # Reference: https://developer.calendly.com/api-docs/3a7ae2dc2d7f1-list-organization-invitations
-def seat_from_invitation(i: dict) -> Seat:
+def seat_from_invitation(i: dict, cleaner: TextCleaner) -> Seat:
+    i = _record(i)
     return Seat(
-        seat_uri=i["uri"],
-        email=i.get("email", ""),
+        seat_uri=cleaner.key(i.get("uri"), _length("external_seat_id"), "invitation uri"),
+        email=cleaner.text(i.get("email"), _length("user_principal_name"), "email"),
         name="",
         user_uri="",
         kind=Kind.INVITATION,
         role="",
-        created_at=_parse(i.get("created_at")),
+        created_at=_parse(i.get("created_at"), cleaner),
     )
 
 
@@ -126,8 +148,11 @@ class SeatWriter:
     moves ``last_seen_at`` for every seat still held. The profile's stored seats are read
     once, as tuples, when the writer starts (about 0.5 KB a seat)."""
 
-    def __init__(self, profile: IntegrationProfile, plan: str, account_uri: str, now):
+    def __init__(
+        self, profile: IntegrationProfile, plan: str, account_uri: str, now, mark_vanished=None
+    ):
         self.profile = profile
+        self.mark_vanished = mark_vanished or (lambda: True)
         self.account_uri = account_uri
         self.now = now
         self.identifier = identifier_and_model(plan)
@@ -155,7 +180,7 @@ class SeatWriter:
     def finish(self) -> tuple[int, int]:
         """After a complete download: seats not seen become removed. Returns (removed,
         unmatched)."""
-        removed = self._mark_vanished()
+        removed = self._mark_vanished() if self.mark_vanished() else 0
         held = SoftwareSubscription.objects.holding_seats().filter(profile=self.profile)
         held.filter(last_seen_at__lt=self.now).update(last_seen_at=self.now)
         unmatched = held.filter(person__isnull=True).count()
@@ -259,6 +284,14 @@ class Downloader:
         self.run = run
         self.client = client
         self._reported_at = 0.0
+        self.cleaner = TextCleaner()
+
+    def _convert(self, convert, item) -> Seat | None:
+        try:
+            return convert(item, self.cleaner)
+        except RecordSkipped as exc:
+            self.cleaner.skip(str(exc))
+            return None
 
     def _stream(self, writer, label: str, pages_factory, convert) -> None:
         """Send one listing to the writer. A stale page token restarts the listing (Calendly's
@@ -268,7 +301,9 @@ class Downloader:
             listed = 0
             try:
                 for page in pages_factory():
-                    buffer.extend(convert(item) for item in page)
+                    for item in page:
+                        if (seat := self._convert(convert, item)) is not None:
+                            buffer.append(seat)
                     listed += len(page)
                     if len(buffer) >= WRITE_BATCH:
                         writer.write(buffer)
@@ -299,7 +334,15 @@ class Downloader:
         now = timezone.now()
 
         def make_writer():
-            return SeatWriter(self.profile, check.plan, check.account, now)
+            # A record skipped in the listing may be a seat still held: without it the listing
+            # is not complete, so nothing is marked removed this time.
+            return SeatWriter(
+                self.profile,
+                check.plan,
+                check.account,
+                now,
+                mark_vanished=lambda: not self.cleaner.skipped,
+            )
 
         threaded = connection.vendor == "postgresql" and not connection.in_atomic_block
         writer = ThreadedWriter(make_writer) if threaded else InlineWriter(make_writer)
@@ -325,6 +368,14 @@ class Downloader:
             writer.abort()
             raise
         result = writer.finish()
+        warnings = self.cleaner.warnings()
+        if self.cleaner.skipped:
+            warnings.append(
+                "Seats missing from this listing were not marked removed, because skipped "
+                "records may be among them."
+            )
+        if warnings:
+            self.run.warnings = [*self.run.warnings, *warnings]
         self.run.created, self.run.updated = result.created, result.updated
         self.run.removed, self.run.unmatched = result.removed, result.unmatched
         self.run.fetched = self._fetched_before
