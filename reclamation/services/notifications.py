@@ -16,7 +16,9 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage, get_connection
+from django.core.validators import validate_email
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -125,7 +127,7 @@ def build_message(candidate: ReclamationCandidate) -> EmailMessage:
         "keep_url": answer_url(candidate, Answer.KEEP, days),
         "release_url": answer_url(candidate, Answer.RELEASE, days),
     }
-    recipient = candidate.person.email if candidate.person_id else candidate.user_principal_name
+    recipient = recipient_of(candidate)
     return EmailMessage(
         subject=f"Do you still need your {context['vendor']} seat?",
         body=render_to_string("reclamation/email/notify_user.txt", context),
@@ -133,10 +135,30 @@ def build_message(candidate: ReclamationCandidate) -> EmailMessage:
     )
 
 
+class BadAddress(ValueError):
+    """The recipient is not exactly one e-mail address."""
+
+
+def recipient_of(candidate: ReclamationCandidate) -> str:
+    """The one address the notification goes to: the person's, else the seat's. Refused when
+    it holds a line break (header injection), several addresses (a comma) or no valid one."""
+    address = candidate.person.email if candidate.person_id else candidate.user_principal_name
+    address = address or ""
+    if "\r" in address or "\n" in address:
+        raise BadAddress("the address contains a line break")
+    address = address.strip()
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise BadAddress("it is not exactly one valid e-mail address") from None
+    return address
+
+
 def send(candidate_ids: list[int]) -> int:
-    """E-mail the seat holders of candidates now Awaiting User, over one SMTP connection.
-    When the mail cannot be sent the candidates go to Attention Required, not silently to
-    reclamation: the deadline would run while nobody was asked."""
+    """E-mail the seat holders of candidates now Awaiting User: one message per recipient,
+    over one SMTP connection. A candidate whose address is refused, or whose message cannot
+    be sent, goes to Attention Required, not silently to reclamation (the deadline would run
+    while nobody was asked); the others' mails, and their links, are unaffected."""
     candidates = list(
         ReclamationCandidate.objects.filter(pk__in=candidate_ids, state=State.AWAITING_USER)
         .select_related("person")
@@ -144,25 +166,43 @@ def send(candidate_ids: list[int]) -> int:
     )
     if not candidates:
         return 0
+    sent = 0
+    connection = get_connection()
     try:
-        with get_connection() as connection:
-            return connection.send_messages([build_message(c) for c in candidates]) or 0
-    except Exception as exc:
-        logger.exception("could not e-mail %s seat holder(s)", len(candidates))
-        # Only the transition that sent these mails is failed; a later one is left alone.
         for candidate in candidates:
-            transition(
-                [candidate.pk],
-                [State.AWAITING_USER],
-                State.ATTENTION_REQUIRED,
-                None,
-                f"The e-mail to the user could not be sent: {exc}",
-                label="notification",
-                condition=Q(last_transition=candidate.last_transition),
-                updates={
-                    "message": f"The e-mail to the user could not be sent: {exc}",
-                    "hint": "Check the e-mail settings (EMAIL_URL), then use “Reclaim now” "
-                    "or “Close skipped”.",
-                },
-            )
-        return 0
+            try:
+                message = build_message(candidate)
+                sent += connection.send_messages([message]) or 0
+            except BadAddress as exc:
+                _not_sent(
+                    candidate,
+                    f"The e-mail to the user was not sent: {exc}.",
+                    "Correct the e-mail address of the person (or of the seat), then use "
+                    "“Reclaim now” or “Close skipped”.",
+                )
+            except Exception as exc:
+                logger.exception("could not e-mail the seat holder of candidate %s", candidate.pk)
+                _not_sent(
+                    candidate,
+                    f"The e-mail to the user could not be sent: {exc}",
+                    "Check the e-mail settings (EMAIL_URL), then use “Reclaim now” or "
+                    "“Close skipped”.",
+                )
+                connection.close()  # the next message opens a fresh connection
+    finally:
+        connection.close()
+    return sent
+
+
+def _not_sent(candidate: ReclamationCandidate, message: str, hint: str) -> None:
+    # Only the transition that sent this mail is failed; a later one is left alone.
+    transition(
+        [candidate.pk],
+        [State.AWAITING_USER],
+        State.ATTENTION_REQUIRED,
+        None,
+        message,
+        label="notification",
+        condition=Q(last_transition=candidate.last_transition),
+        updates={"message": message, "hint": hint},
+    )
