@@ -6,11 +6,19 @@ deleted later: closed candidates are the record of what was reclaimed and why.
 """
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from sam_saas.models import IntegrationProfile, Person, SoftwareSubscription
+
+# Every day count of a rule lies in 1-3650 (grace: 0-3650). A larger one (2147483647 saved
+# fine before) overflows the date arithmetic of the preview and of identification.
+RULE_DAYS_MAX = 3650
+
+
+def rule_days(minimum: int = 1) -> list:
+    return [MinValueValidator(minimum), MaxValueValidator(RULE_DAYS_MAX)]
 
 
 class ReclamationRule(models.Model):
@@ -37,11 +45,13 @@ class ReclamationRule(models.Model):
     inactivity_days = models.PositiveIntegerField(
         "last-activity threshold (days)",
         default=60,
+        validators=rule_days(),
         help_text="A seat with no activity for this many days is a low-usage candidate.",
     )
     grace_days = models.PositiveIntegerField(
         "grace for new seats (days)",
         default=30,
+        validators=rule_days(0),
         help_text="Seats created at the vendor less than this many days ago are never candidates.",
     )
     include_never_active = models.BooleanField(
@@ -54,6 +64,7 @@ class ReclamationRule(models.Model):
         null=True,
         blank=True,
         default=30,
+        validators=rule_days(),
         help_text="Empty: pending invitations never become candidates.",
     )
     reclaim_leavers = models.BooleanField(
@@ -75,13 +86,13 @@ class ReclamationRule(models.Model):
     days_before_reclaim = models.PositiveIntegerField(
         "days before automatic reclamation after notifying",
         default=7,
-        validators=[MinValueValidator(1)],
+        validators=rule_days(),
         help_text="With no answer after this many days the seat is reclaimed.",
     )
     propose_again_after_days = models.PositiveIntegerField(
         "propose again after (days)",
         default=90,
-        validators=[MinValueValidator(1)],
+        validators=rule_days(),
         help_text="A seat whose candidate was rejected, or that its user or manager chose to "
         "keep, is not proposed again for the same reason before this many days have passed "
         "since the decision, unless the threshold behind that reason changes.",
@@ -108,6 +119,27 @@ class ReclamationRule(models.Model):
 
     def __str__(self):
         return self.name
+
+    DAY_FIELDS = (
+        "inactivity_days",
+        "grace_days",
+        "invitation_days",
+        "days_before_reclaim",
+        "propose_again_after_days",
+    )
+
+    def days_problem(self) -> str:
+        """Why this rule's day counts cannot be used ("" when they can): a row saved before
+        the bounds, or written around the form, must not break identification for everyone."""
+        for name in self.DAY_FIELDS:
+            value = getattr(self, name)
+            if value is None and name == "invitation_days":
+                continue
+            low = 0 if name == "grace_days" else 1
+            if value is None or not low <= value <= RULE_DAYS_MAX:
+                label = self._meta.get_field(name).verbose_name
+                return f"{label} is {value}; it must be between {low} and {RULE_DAYS_MAX}."
+        return ""
 
     def decision_terms(self, justification: str) -> str:
         """The threshold a keep decision about ``justification`` is made under, e.g.

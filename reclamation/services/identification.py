@@ -14,11 +14,12 @@ seat vanished at the vendor (Closed Skipped), it shows activity newer than the c
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import models, transaction
+from django.db import DataError, models, transaction
 from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
@@ -29,6 +30,8 @@ from ..models import OPEN_STATES, ReclamationCandidate, ReclamationRule
 from .rules import ensure_rules_for_published_profiles
 from .sql import insert_from_select
 from .transitions import transition
+
+logger = logging.getLogger(__name__)
 
 State = ReclamationCandidate.State
 Justification = ReclamationCandidate.Justification
@@ -368,20 +371,36 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     token = uuid.uuid4()
     with transaction.atomic():
         for rule in rules:
+            if problem := rule.days_problem():
+                result.warnings.append(_skipped(rule, problem))
+                continue
             with_activity = activity_known(rule.profile)
             if not with_activity:
                 result.warnings.append(
                     f"{rule.profile.name}: no successful activity pull yet, so only leavers "
                     "and stale invitations were considered."
                 )
-            result.raised += raise_candidates(
-                rule,
-                now,
-                token,
-                with_activity=with_activity,
-                costs=entitlement_costs(rule.profile_id, timezone.localdate(now)),
-            )
+            try:
+                # A savepoint: one rule the database refuses does not undo the others.
+                with transaction.atomic():
+                    result.raised += raise_candidates(
+                        rule,
+                        now,
+                        token,
+                        with_activity=with_activity,
+                        costs=entitlement_costs(rule.profile_id, timezone.localdate(now)),
+                    )
+            except (OverflowError, ValueError, DataError) as exc:
+                logger.warning("rule %s skipped: %s", rule.pk, exc)
+                result.warnings.append(_skipped(rule, f"{type(exc).__name__}."))
     return result
+
+
+def _skipped(rule: ReclamationRule, why: str) -> str:
+    return (
+        f"Rule “{rule.name}” of {rule.profile.name} was skipped: {why} Correct it on the rule "
+        "page; the other rules ran."
+    )
 
 
 def raise_for(subscription_ids, now: dt.datetime | None = None) -> int:
@@ -400,6 +419,8 @@ def raise_for(subscription_ids, now: dt.datetime | None = None) -> int:
     raised = 0
     with transaction.atomic():
         for rule in rules.select_related("profile"):
+            if rule.days_problem():
+                continue
             raised += raise_candidates(
                 rule,
                 now,

@@ -54,6 +54,8 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
     now = now or timezone.now()
     if rule.profile_id is None:
         return Preview(rows=[], activity_known=False, message="Choose a profile to preview.")
+    if problem := rule.days_problem():
+        return Preview(rows=[], activity_known=False, message=f"No preview: {problem}")
     with_activity = activity_known(rule.profile)
     days_list = sorted({rule.inactivity_days, *THRESHOLDS})
     rows = {d: PreviewRow(days=d, is_rule_threshold=d == rule.inactivity_days) for d in days_list}

@@ -15,6 +15,7 @@ import django_filters
 from django import forms
 from django.apps import apps
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
@@ -57,6 +58,36 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+# Bounds of numeric parameters: past them the date arithmetic overflows (a 500 before), or the
+# database cannot hold the number (SQLite raises OverflowError while binding it).
+DAYS_MAX = 36_500
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+
+
+class BoundedModelMultipleChoiceField(django_filters.fields.ModelMultipleChoiceField):
+    """Refuses a primary key the database could not hold before it is looked up."""
+
+    def _check_values(self, value):
+        pk = self.queryset.model._meta.pk
+        if isinstance(pk, models.IntegerField | models.AutoField):
+            for item in value:
+                try:
+                    number = int(str(item).strip())
+                except (TypeError, ValueError):
+                    continue  # Django's own check names it
+                if not BIGINT_MIN <= number <= BIGINT_MAX:
+                    raise ValidationError(
+                        self.error_messages["invalid_pk_value"],
+                        code="invalid_pk_value",
+                        params={"pk": item},
+                    )
+        return super()._check_values(value)
+
+
+class ModelMultipleChoiceFilter(django_filters.ModelMultipleChoiceFilter):
+    field_class = BoundedModelMultipleChoiceField
+
+
 def _search(fields):
     def search(queryset, name, value):
         condition = Q()
@@ -72,11 +103,9 @@ class ReportFilterSet(django_filters.FilterSet):
 
 
 class SubscriptionFilterSet(ReportFilterSet):
-    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
-    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
-    identifier = django_filters.ModelMultipleChoiceFilter(
-        queryset=SubscriptionIdentifier.objects.all()
-    )
+    profile = ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    software_model = ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    identifier = ModelMultipleChoiceFilter(queryset=SubscriptionIdentifier.objects.all())
     status = django_filters.MultipleChoiceFilter(choices=SoftwareSubscription.Status.choices)
     kind = django_filters.MultipleChoiceFilter(choices=SoftwareSubscription.Kind.choices)
     role = django_filters.CharFilter(lookup_expr="iexact")
@@ -87,7 +116,10 @@ class SubscriptionFilterSet(ReportFilterSet):
     excluded_from_reclamation = BooleanFilter()
     activity = django_filters.ChoiceFilter(choices=ACTIVITY_CHOICES, method="filter_activity")
     inactive_days_min = IntegerFilter(
-        method="filter_inactive_days", min_value=0, label="inactive for at least (days)"
+        method="filter_inactive_days",
+        min_value=0,
+        max_value=DAYS_MAX,
+        label="inactive for at least (days)",
     )
     q = django_filters.CharFilter(
         method=_search(
@@ -116,7 +148,7 @@ class SubscriptionFilterSet(ReportFilterSet):
 class IdentifierFilterSet(ReportFilterSet):
     provider = django_filters.CharFilter(lookup_expr="iexact")
     recognized = BooleanFilter(field_name="software_model", lookup_expr="isnull", exclude=True)
-    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    software_model = ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
     q = django_filters.CharFilter(
         method=_search(["value", "software_model__product", "software_model__edition"]),
         label="search",
@@ -131,7 +163,7 @@ class JobRunFilterSet(ReportFilterSet):
     kind = django_filters.MultipleChoiceFilter(choices=JobRun.Kind.choices)
     status = django_filters.MultipleChoiceFilter(choices=JobRun.Status.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=JobRun.Trigger.choices)
-    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    profile = ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
     queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
     queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
     q = django_filters.CharFilter(
@@ -145,8 +177,8 @@ class JobRunFilterSet(ReportFilterSet):
 
 
 class EntitlementFilterSet(ReportFilterSet):
-    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
-    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    software_model = ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    profile = ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
     shared = BooleanFilter(field_name="profile", lookup_expr="isnull")
     currency = django_filters.CharFilter(lookup_expr="iexact")
     period = django_filters.ChoiceFilter(choices=Entitlement.Period.choices)
@@ -181,8 +213,8 @@ class LicencePositionFilterSet(ReportFilterSet):
     date_from = django_filters.DateFilter(field_name="date", lookup_expr="gte")
     date_to = django_filters.DateFilter(field_name="date", lookup_expr="lte")
     latest = BooleanFilter(method="filter_latest", label="latest snapshot only")
-    software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
-    profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+    software_model = ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
+    profile = ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
     all_profiles = BooleanFilter(field_name="profile", lookup_expr="isnull")
     currency = django_filters.CharFilter(lookup_expr="iexact")
     status = django_filters.MultipleChoiceFilter(choices=LicencePositionSnapshot.Status.choices)
@@ -209,10 +241,8 @@ def candidate_filterset():
         justification = django_filters.MultipleChoiceFilter(
             choices=ReclamationCandidate.Justification.choices
         )
-        profile = django_filters.ModelMultipleChoiceFilter(
-            queryset=IntegrationProfile.objects.all()
-        )
-        rule = django_filters.ModelMultipleChoiceFilter(queryset=ReclamationRule.objects.all())
+        profile = ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
+        rule = ModelMultipleChoiceFilter(queryset=ReclamationRule.objects.all())
         department = django_filters.CharFilter(lookup_expr="iexact")
         cost_center = django_filters.CharFilter(lookup_expr="iexact")
         savings_known = BooleanFilter()
