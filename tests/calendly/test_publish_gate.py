@@ -35,9 +35,7 @@ def draft(make_pat_profile, **kwargs):
     return make_pat_profile(status=IntegrationProfile.Status.DRAFT, **kwargs)
 
 
-def test_it_validates_every_enabled_process_then_publishes(
-    sandbox, admin_client, make_pat_profile
-):
+def test_it_validates_every_enabled_process_then_publishes(sandbox, admin_client, make_pat_profile):
     profile = draft(make_pat_profile)
     page = press(admin_client, profile, "validate").content.decode()
     assert "Validation passed: 5 checks" in page
@@ -112,9 +110,7 @@ def test_the_gate_fails_on_the_invitations_listing(sandbox, admin_client, make_p
     assert "/invitations" in checks(validation)["download.invitations"]["detail"]
 
 
-def test_the_gate_fails_on_the_activity_log_on_enterprise(
-    sandbox, admin_client, make_pat_profile
-):
+def test_the_gate_fails_on_the_activity_log_on_enterprise(sandbox, admin_client, make_pat_profile):
     org = sandbox.state.default_org
     admin = next(m.user for m in org.members if m.role == "admin")
     scopes = [s for s in ALL_SCOPES if s != "activity_log:read"]
@@ -124,9 +120,7 @@ def test_the_gate_fails_on_the_activity_log_on_enterprise(
     assert "Insufficient scope" in checks(validation)["activity.activity_log"]["detail"]
 
 
-def test_the_gate_checks_scheduled_events_below_enterprise(
-    sandbox, admin_client, make_pat_profile
-):
+def test_the_gate_checks_scheduled_events_below_enterprise(sandbox, admin_client, make_pat_profile):
     org = sandbox.state.default_org
     sandbox.state.set_plan(org, "teams")
     admin = next(m.user for m in org.members if m.role == "admin")
