@@ -13,7 +13,7 @@ from .rules import (
     SubscriptionUserExclusionRule,
     UserResolutionRule,
 )
-from .subscriptions import SoftwareSubscription
+from .subscriptions import KeepDecision, SoftwareSubscription
 from .validations import ProfileValidation
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "Publisher",
     "SoftwareModel",
     "SoftwareSubscription",
+    "KeepDecision",
     "SubscriptionIdentifier",
     "SubscriptionIdentifierExclusionRule",
     "SubscriptionUserExclusionRule",

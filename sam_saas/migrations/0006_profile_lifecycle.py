@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0004_licence_position_snapshots'),
+        ('sam_saas', '0005_subscription_keep_and_corrections'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
