@@ -137,6 +137,9 @@ SAM_SETTINGS = {
     "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000"),
     "DEFAULT_ANALYZE_DAYS": 60,
     "DISPATCH_INTERVAL_MINUTES": 15,
+    # The largest directory file the people import reads (sam_saas.services.people_import).
+    "PEOPLE_IMPORT_MAX_BYTES": env.int("PEOPLE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024),
+    "PEOPLE_IMPORT_MAX_ROWS": env.int("PEOPLE_IMPORT_MAX_ROWS", default=200_000),
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,

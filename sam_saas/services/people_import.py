@@ -10,10 +10,13 @@ and ``active`` are optional, and a column left out of the file leaves that attri
 existing people untouched. Other columns are ignored with a warning.
 """
 
+import codecs
 import csv
 import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
@@ -27,6 +30,11 @@ TRUE_VALUES = frozenset({"true", "yes", "1", "y", ""})
 FALSE_VALUES = frozenset({"false", "no", "0", "n"})
 TEXT_ATTRIBUTES = ("name", "department", "cost_center")
 BATCH_SIZE = 500
+DEFAULT_MAX_BYTES = 20 * 1024 * 1024
+DEFAULT_MAX_ROWS = 200_000
+NUL_ERROR = (
+    "the line contains a NUL byte (\\0), which is not text; export the file again as CSV UTF-8"
+)
 
 
 class PeopleImportError(Exception):
@@ -71,8 +79,8 @@ def import_people(source, deactivate_missing: bool = False, dry_run: bool = Fals
 
     Raises ``PeopleImportError`` with every error when any row is invalid; nothing is saved
     then. With ``dry_run`` the file is validated and counted, and nothing is saved either."""
-    text = _decode(_read(source))
-    rows, columns, warnings, errors = _parse(text)
+    max_bytes, max_rows = import_limits()
+    rows, columns, warnings, errors = _parse(_lines(source, max_bytes), max_rows)
 
     existing: dict[str, Person] = {
         p.email.lower(): p
@@ -156,31 +164,74 @@ def import_people(source, deactivate_missing: bool = False, dry_run: bool = Fals
     return result
 
 
-def _read(source) -> bytes | str:
-    if isinstance(source, bytes | str):
-        return source
-    if hasattr(source, "open") and hasattr(source, "chunks"):  # Django UploadedFile
+def import_limits() -> tuple[int, int]:
+    """(bytes, rows) a directory file may have: ``SAM_SETTINGS["PEOPLE_IMPORT_MAX_BYTES"]``
+    and ``["PEOPLE_IMPORT_MAX_ROWS"]``, by default 20 MB and 200,000 people."""
+    options = getattr(settings, "SAM_SETTINGS", {})
+    return (
+        int(options.get("PEOPLE_IMPORT_MAX_BYTES", DEFAULT_MAX_BYTES)),
+        int(options.get("PEOPLE_IMPORT_MAX_ROWS", DEFAULT_MAX_ROWS)),
+    )
+
+
+def _too_large(max_bytes: int) -> PeopleImportError:
+    return PeopleImportError(
+        [
+            f"The file is larger than {max_bytes / 1_000_000:g} MB, the limit set by "
+            "PEOPLE_IMPORT_MAX_BYTES; nothing was imported. Split it, or ask the operator to "
+            "raise the limit."
+        ]
+    )
+
+
+class _LimitedReader(io.RawIOBase):
+    """A binary file read in chunks that refuses to go past ``max_bytes``: the file is never
+    held in memory whole, and a huge one stops at the limit."""
+
+    def __init__(self, raw, max_bytes: int):
+        self.raw, self.max_bytes, self.count = raw, max_bytes, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        if isinstance(data, str):
+            data = data.encode("utf-8")
+        self.count += len(data)
+        if self.count > self.max_bytes:
+            raise _too_large(self.max_bytes)
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _lines(source, max_bytes: int) -> Iterator[str]:
+    """The file's lines, decoded one at a time (UTF-8, with or without a byte-order mark):
+    bytes, str, a file object or a Django upload. The file is never held in memory whole, and
+    a line that is not UTF-8 is named by its number."""
+    if isinstance(source, str):
+        source = source.encode("utf-8")
+    if isinstance(source, bytes):
+        if len(source) > max_bytes:
+            raise _too_large(max_bytes)
+        source = io.BytesIO(source)
+    elif getattr(source, "size", None) is not None and source.size > max_bytes:
+        raise _too_large(max_bytes)  # a Django upload knows its size before it is read
+    if getattr(source, "seekable", lambda: False)():
         source.seek(0)
-    return source.read()
-
-
-def _decode(data: bytes | str) -> str:
-    if isinstance(data, str):
-        text = data.removeprefix("\ufeff")
-    else:
+    binary = io.BufferedReader(_LimitedReader(source, max_bytes), buffer_size=64 * 1024)
+    for number, raw in enumerate(binary, start=1):
+        if number == 1:
+            raw = raw.removeprefix(codecs.BOM_UTF8)
         try:
-            text = data.decode("utf-8-sig")
+            yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            line = data.count(b"\n", 0, exc.start) + 1
             raise PeopleImportError(
                 [
-                    f"line {line}: the file is not UTF-8 encoded (byte 0x{data[exc.start]:02x}); "
-                    'save it as "CSV UTF-8" and try again.'
+                    f"line {number}: the file is not UTF-8 encoded (byte "
+                    f'0x{raw[exc.start]:02x}); save it as "CSV UTF-8" and try again.'
                 ]
             ) from exc
-    if not text.strip():
-        raise PeopleImportError(["The file is empty."])
-    return text
 
 
 def _line_of(error: str) -> int:
@@ -188,15 +239,25 @@ def _line_of(error: str) -> int:
     return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
-def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
-    """Rows, columns present, warnings and row errors; header errors raise at once."""
+def _parse(text, max_rows: int) -> tuple[list[_Row], set[str], list[str], list[str]]:
+    """Rows, columns present, warnings and row errors; header errors raise at once. ``text``
+    is read line by line: only the rows kept for validation stay in memory."""
     errors: list[str] = []
     warnings: list[str] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    reader = csv.reader(text)
     try:
         header = next(reader)
+    except StopIteration:
+        raise PeopleImportError(["The file is empty."]) from None
     except csv.Error as exc:
         raise PeopleImportError([f"line 1: {exc}"]) from exc
+    if not any(h.strip() for h in header):
+        # Blank lines before anything else: a file of whitespace is empty.
+        header = next((cells for cells in reader if any(c.strip() for c in cells)), None)
+        if header is None:
+            raise PeopleImportError(["The file is empty."])
+    if any("\x00" in h for h in header):
+        raise PeopleImportError([f"line {reader.line_num}: {NUL_ERROR}"])
     names = [h.strip().lower() for h in header]
 
     missing = [c for c in REQUIRED_COLUMNS if c not in names]
@@ -227,6 +288,7 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
     rows: list[_Row] = []
     first_line_of: dict[str, int] = {}
     line_end = reader.line_num
+    data_rows = 0
     while True:
         try:
             cells = next(reader)
@@ -238,6 +300,19 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
         line, line_end = line_end + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue  # blank line
+        if any("\x00" in c for c in cells):
+            # PostgreSQL cannot store a NUL character: refuse it here, naming the line.
+            errors.append(f"line {line}: {NUL_ERROR}")
+            continue
+        data_rows += 1
+        if data_rows > max_rows:
+            raise PeopleImportError(
+                [
+                    f"line {line}: the file has more than {max_rows:,} people, the limit set "
+                    "by PEOPLE_IMPORT_MAX_ROWS; nothing was imported. Split it, or ask the "
+                    "operator to raise the limit."
+                ]
+            )
         if len(cells) < len(names) or any(c.strip() for c in cells[len(names) :]):
             errors.append(
                 f"line {line}: {len(cells)} values, but the header has {len(names)} columns"

@@ -29,8 +29,9 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         path = options["file"]
+        # The file is read as it is validated, never whole (PEOPLE_IMPORT_MAX_BYTES bounds it).
         try:
-            data = sys.stdin.buffer.read() if path == "-" else Path(path).read_bytes()
+            data = sys.stdin.buffer if path == "-" else Path(path).open("rb")  # noqa: SIM115
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
         try:
@@ -39,12 +40,17 @@ class Command(BaseCommand):
                 deactivate_missing=options["deactivate_missing"],
                 dry_run=options["dry_run"],
             )
+        except OSError as exc:
+            raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
         except PeopleImportError as exc:
             for error in exc.errors:
                 self.stderr.write(error)
             raise CommandError(
                 f"{len(exc.errors)} error(s) in {path}; nothing was imported."
             ) from exc
+        finally:
+            if path != "-":
+                data.close()
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(warning))
         self.stdout.write(self.style.SUCCESS(result.summary()))
