@@ -45,10 +45,10 @@ class ReclamationConfig(AppConfig):
         from sam_saas import extensions, permissions
         from sam_saas.models import IntegrationProfile, JobRun
         from sam_saas.services import jobs
-        from sam_saas.signals import download_completed
+        from sam_saas.signals import download_completed, keep_lifted
 
         from . import dashboard, figures, reports
-        from .services import identification, reclaiming
+        from .services import decisions, identification, reclaiming
 
         jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
         jobs.register_handler(JobRun.Kind.RECLAIM, reclaiming.run_reclaim_job)
@@ -58,6 +58,7 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
+        keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # What the core shows of reclamation: reports, dashboard tiles, charts and columns,
         # and the figures behind them (sam_saas.extensions).
         reports.register()

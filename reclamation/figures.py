@@ -136,6 +136,11 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
             "never active, and the rule leaves never-active seats out",
         ),
         (grace, "within the rule's grace period for new seats"),
+        (
+            Q(keep_until__gt=now),
+            "kept by a recorded decision (rejected, or kept by the user or manager) until "
+            "their propose-again date",
+        ),
     ]
     whens = [When(Exists(open_candidates.filter(justification__in=STALE_KINDS)), then=Value(0))]
     whens += [When(condition, then=Value(i + 1)) for i, (condition, _) in enumerate(reasons)]
@@ -150,7 +155,7 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
     seats.append(
         (
             counts.get(-1, 0),
-            "not proposed (yet): the next identification decides, or a kept decision holds",
+            "not proposed yet: the next identification raises them",
         )
     )
     matching = ReclamationCandidate.objects.filter(
