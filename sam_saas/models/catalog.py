@@ -77,11 +77,9 @@ class SubscriptionIdentifier(models.Model):
     def map_to(self, software_model) -> int:
         """Map this identifier to ``software_model`` and re-point all its subscriptions in one
         UPDATE. Returns the number of subscriptions re-pointed."""
-        from .subscriptions import SoftwareSubscription
-
         with transaction.atomic():
             type(self).objects.filter(pk=self.pk).update(software_model=software_model)
             self.software_model = software_model
-            return SoftwareSubscription.objects.filter(identifier_id=self.pk).update(
-                software_model=software_model
-            )
+            # The reverse relation, so this module need not import the subscriptions module
+            # (which imports this one).
+            return self.subscriptions.update(software_model=software_model)
