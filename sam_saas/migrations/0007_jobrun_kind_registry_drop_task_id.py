@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0005_subscription_keep_and_corrections'),
+        ('sam_saas', '0006_profile_lifecycle'),
     ]
 
     operations = [
