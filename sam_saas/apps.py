@@ -16,7 +16,7 @@ class SamSaasConfig(AppConfig):
         from . import jobkinds, tasks
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, reconcile
+        from .services import jobs, positions
 
         Kind = JobRun.Kind
         jobkinds.register(Kind.DOWNLOAD, Kind.DOWNLOAD.label, jobs.run_download)
@@ -25,7 +25,7 @@ class SamSaasConfig(AppConfig):
         jobkinds.register(
             Kind.RECONCILE,
             Kind.RECONCILE.label,
-            reconcile.run_reconcile_job,
+            positions.run_reconcile_job,
             scope=jobkinds.GLOBAL,
         )
         jobkinds.register_sender(jobkinds.RUN_JOB, lambda run_id: tasks.run_job.delay(run_id))

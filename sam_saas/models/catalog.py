@@ -75,11 +75,14 @@ class SubscriptionIdentifier(models.Model):
         return self.software_model_id is not None
 
     def map_to(self, software_model) -> int:
-        """Map this identifier to ``software_model`` and re-point all its subscriptions in one
-        UPDATE. Returns the number of subscriptions re-pointed."""
+        """Map this identifier to ``software_model`` and re-point its subscriptions in one
+        UPDATE (except those whose model was set by hand). Returns the number re-pointed."""
         with transaction.atomic():
             type(self).objects.filter(pk=self.pk).update(software_model=software_model)
             self.software_model = software_model
-            # The reverse relation, so this module need not import the subscriptions module
-            # (which imports this one).
-            return self.subscriptions.update(software_model=software_model)
+            # A model set by hand on a seat stays until "Return to automatic". The reverse
+            # relation, so this module need not import the subscriptions module (which
+            # imports this one).
+            return self.subscriptions.filter(software_model_set_at__isnull=True).update(
+                software_model=software_model
+            )
