@@ -42,6 +42,10 @@ class SamSaasConfig(AppConfig):
             crontab(hour=7, minute=0, day_of_week="mon"),
             args=(Kind.RECONCILE.value,),
         )
+        # Daily: job results older than JOB_RUN_RETENTION_DAYS (sam_saas.services.retention).
+        jobkinds.register_beat(
+            "prune-job-runs", "sam_saas.tasks.prune_job_runs", crontab(hour=3, minute=15)
+        )
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(
             sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"

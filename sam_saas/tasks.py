@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import JobRun
-from .services import dispatch, jobs
+from .services import dispatch, jobs, retention
 
 
 @shared_task(name="sam_saas.tasks.run_job", bind=True)
@@ -30,3 +30,9 @@ def enqueue_global_job(kind: str):
     except jobs.JobAlreadyOpen:
         return None
     return run.pk
+
+
+@shared_task(name="sam_saas.tasks.prune_job_runs")
+def prune_job_runs():
+    """Daily: remove job results older than JOB_RUN_RETENTION_DAYS (services/retention.py)."""
+    return retention.prune_by_setting()

@@ -39,6 +39,7 @@ def test_it_builds_the_beat_schedule_from_the_apps_entries():
     assert sorted(schedule) == [
         "dispatch-due-refreshes",
         "identify-reclamation-candidates",
+        "prune-job-runs",
         "reconcile",
     ]
     assert schedule["identify-reclamation-candidates"]["args"] == ("candidates",)
