@@ -5,12 +5,13 @@ from django.contrib.auth.admin import GroupAdmin
 from django.contrib.auth.models import Group
 
 from ..permissions import description_of
+from .strict import StrictLookupsMixin
 
 admin.site.unregister(Group)
 
 
 @admin.register(Group)
-class DescribedGroupAdmin(GroupAdmin):
+class DescribedGroupAdmin(StrictLookupsMixin, GroupAdmin):
     list_display = ("name", "what_it_may_do")
     readonly_fields = ("what_it_may_do",)
     fields = ("name", "what_it_may_do", "permissions")

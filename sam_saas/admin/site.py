@@ -1,8 +1,8 @@
 """Titles of the default admin site (kept as ``admin.site`` so every app registers on it)."""
 
 from django.contrib import admin
-from django.contrib.auth.admin import GroupAdmin, UserAdmin
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.models import User
 
 from ..security import ThrottledAdminAuthenticationForm
 from .strict import StrictLookupsMixin
@@ -18,8 +18,7 @@ admin.site.index_template = "sam_saas/admin/index.html"
 # the form says so instead of "wrong password".
 admin.site.login_form = ThrottledAdminAuthenticationForm
 
-# Django's own user and group lists accept only their declared filters too (sam_saas.admin.strict).
+# Django's own user list accepts only its declared filters too (sam_saas.admin.strict); the
+# group list is groups.DescribedGroupAdmin.
 admin.site.unregister(User)
 admin.site.register(User, type("StrictUserAdmin", (StrictLookupsMixin, UserAdmin), {}))
-admin.site.unregister(Group)
-admin.site.register(Group, type("StrictGroupAdmin", (StrictLookupsMixin, GroupAdmin), {}))
