@@ -45,7 +45,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas import permissions
         from sam_saas.models import IntegrationProfile, JobRun
         from sam_saas.services import jobs
-        from sam_saas.signals import download_completed, keep_lifted
+        from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
         from .services import decisions, identification, reclaiming
 
@@ -57,6 +57,9 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
+        seats_rejudged.connect(
+            identification.after_rejudge, dispatch_uid="reclamation.after_rejudge"
+        )
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")

@@ -20,6 +20,7 @@ class JobRun(models.Model):
         RECLAIM = "reclaim", "Reclaim subscriptions"
         RECONCILE = "reconcile", "Reconcile"
         VALIDATE = "validate", "Validate connection"
+        APPLY_RULES = "apply_rules", "Apply rules to stored seats"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"
