@@ -19,6 +19,7 @@ from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.models import JobRun
+from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
@@ -211,7 +212,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
-        return f"{obj.potential_savings:,.2f} {obj.currency}"
+        return format_amount(obj.potential_savings, obj.currency)
 
     @admin.display(description="note")
     def savings_note(self, obj):
