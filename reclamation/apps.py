@@ -43,15 +43,13 @@ class ReclamationConfig(AppConfig):
         from django.db.models.signals import pre_delete
 
         from sam_saas import extensions, permissions
-        from sam_saas.models import IntegrationProfile, JobRun
-        from sam_saas.services import jobs
+        from sam_saas.models import IntegrationProfile
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
-        from . import dashboard, figures, reports
-        from .services import decisions, identification, reclaiming
+        from . import dashboard, figures, jobs, reports
+        from .services import decisions, identification
 
-        jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
-        jobs.register_handler(JobRun.Kind.RECLAIM, reclaiming.run_reclaim_job)
+        jobs.register()
         pre_delete.connect(
             close_candidates_of_removed_profile,
             sender=IntegrationProfile,
@@ -74,3 +72,16 @@ class ReclamationConfig(AppConfig):
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")
         permissions.grant(permissions.APPROVER, "reclamation", "approve_reclamationcandidate")
         permissions.grant(permissions.VIEWER, "reclamation", "view_*")
+        permissions.grant(permissions.INTEGRATOR, "reclamation", "view_*")
+        permissions.describe(
+            permissions.MANAGER,
+            "Reviews reclamation rules, approves, rejects and reclaims candidates.",
+        )
+        permissions.describe(
+            permissions.APPROVER,
+            "Approves and rejects reclamation candidates; it cannot reclaim or change rules.",
+        )
+        permissions.describe(
+            permissions.INTEGRATOR,
+            "Cannot approve, reject or reclaim reclamation candidates, nor change the rules.",
+        )

@@ -22,6 +22,7 @@ from sam_saas.models import JobRun
 from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
+from ..kinds import JobKind
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
 from ..services import decisions, workflow
 from ..services.identification import explain
@@ -47,6 +48,9 @@ class CandidateEventInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -179,7 +183,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser  # the audit trail stays
+        return False  # the audit trail stays, for superusers too
 
     def has_approve_permission(self, request):
         return request.user.is_active and request.user.has_perm(APPROVE_PERMISSION)
@@ -296,7 +300,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            run = jobs.enqueue(None, JobRun.Kind.CANDIDATES, JobRun.Trigger.MANUAL)
+            run = jobs.enqueue(None, JobKind.CANDIDATES, JobRun.Trigger.MANUAL)
         except jobs.JobAlreadyOpen as exc:
             self.message_user(
                 request, f"{exc.existing} is already queued or running.", messages.WARNING

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import timezone
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate
 from sam_saas.models import (
     JobRun,
@@ -43,7 +44,7 @@ def connected(sandbox, make_pat_profile):
     profile.save()
     run(profile, JobRun.Kind.DOWNLOAD)
     run(profile, JobRun.Kind.ACTIVITY)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     return sandbox, org, profile
 
 
@@ -203,7 +204,7 @@ def test_a_people_import_takes_effect_at_once(connected, admin_client):
         .first()
     )
     Person.objects.filter(pk=leaver_seat.person_id).update(active=False)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     leaver = open_candidates(subscription=leaver_seat).get()
     assert leaver.justification == J.LEAVER
     SubscriptionUserExclusionRule.objects.create(
