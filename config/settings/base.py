@@ -146,6 +146,9 @@ SAM_SETTINGS = {
     # Reverse proxies in front of the web processes: the login lockout then reads the client
     # address from X-Forwarded-For (sam_saas.security.client_address, docs/operations.md).
     "TRUSTED_PROXY_COUNT": env.int("TRUSTED_PROXY_COUNT", default=0),
+    # A rule change or a people import re-judges the stored seats it can affect: inline up
+    # to this many seats (well under a second), as an "Apply rules" job above it.
+    "RULES_INLINE_MAX_SEATS": env.int("RULES_INLINE_MAX_SEATS", default=5000),
     # Beat's daily prune_job_runs keeps finished job results this many days (0: never prune).
     "JOB_RUN_RETENTION_DAYS": env.int("JOB_RUN_RETENTION_DAYS", default=180),
 }

@@ -39,6 +39,7 @@ class Command(BaseCommand):
                 data,
                 deactivate_missing=options["deactivate_missing"],
                 dry_run=options["dry_run"],
+                trigger="command",
             )
         except OSError as exc:
             raise CommandError(f"Cannot read {path}: {exc.strerror or exc}") from exc
@@ -54,3 +55,5 @@ class Command(BaseCommand):
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(warning))
         self.stdout.write(self.style.SUCCESS(result.summary()))
+        if result.rules is not None:
+            self.stdout.write(result.rules.summary())
