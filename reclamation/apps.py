@@ -47,7 +47,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.services import jobs
         from sam_saas.signals import download_completed, keep_lifted
 
-        from . import dashboard, figures, reports
+        from . import dashboard, figures, profile_pages, reports
         from .services import decisions, identification, reclaiming
 
         jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
@@ -63,6 +63,7 @@ class ReclamationConfig(AppConfig):
         # and the figures behind them (sam_saas.extensions).
         reports.register()
         dashboard.register()
+        profile_pages.register()
         extensions.register_stale_thresholds(figures.stale_thresholds)
         extensions.register_savings_source(figures.savings_by_position)
         extensions.register_stale_differences(figures.stale_differences)
