@@ -111,7 +111,7 @@ def test_the_list_sorts_by_the_figures(admin_client):
     small = factories.IntegrationProfileFactory(name="small")
     page = admin_client.get(CHANGELIST)
     columns = [getattr(c, "__name__", c) for c in page.context["cl"].list_display]
-    for name in ("seats_held", "open_candidates", "last_download_at"):
+    for name in ("seats_held", "open_candidates"):
         index = columns.index(name)
         listed = [
             p.name
