@@ -14,9 +14,9 @@ class SamSaasConfig(AppConfig):
 
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, processes, reconcile
+        from .services import jobs, reconcile
 
-        processes.register_defaults()
+        jobs.register_core_handlers()
         jobs.register_handler(JobRun.Kind.RECONCILE, reconcile.run_reconcile_job)
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(

@@ -1,7 +1,7 @@
 """Model fields for secrets.
 
 ``EncryptedTextField`` keeps only Fernet ciphertext in the database. Python code sees the
-plaintext; the admin never renders it (see ``sam_saas.admin_forms.SecretField``).
+plaintext; the admin never renders it (see ``sam_saas.admin.forms.SecretField``).
 """
 
 from django.db import models

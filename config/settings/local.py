@@ -6,7 +6,10 @@ The fixed keys below are for local use only; production.py has no defaults for s
 import os
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, env
+
+# The developer app (fake Calendly, demo, benchmarks); production settings never install it.
+INSTALLED_APPS = [*INSTALLED_APPS, "calendly_integration.sandbox"]
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
 SECRET_KEY = env(

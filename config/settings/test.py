@@ -7,7 +7,10 @@ PostgreSQL and Redis while a newcomer runs it on SQLite.
 import os
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import INSTALLED_APPS, env
+
+# The developer app (fake Calendly, demo, benchmarks); production settings never install it.
+INSTALLED_APPS = [*INSTALLED_APPS, "calendly_integration.sandbox"]
 
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-not-for-production-use-0123456789"

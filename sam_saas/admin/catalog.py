@@ -5,10 +5,10 @@ from django.db.models import Count
 from django.template.response import TemplateResponse
 from django.utils.text import capfirst
 
-from ..admin_forms import MapToSoftwareModelForm
 from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
 from .export import ExportCsvMixin
 from .filters import RecognizedFilter, SoftwareModelListFilter
+from .forms import MapToSoftwareModelForm
 
 
 @admin.register(Publisher)

@@ -8,9 +8,9 @@ the history name the secret that changed, never its value.
 from django.contrib import admin
 from django.db import models
 
-from ..admin_forms import ConnectionAliasAdminForm, clear_field_name
 from ..connectors import ConnectorError, get_connector
 from ..models import ConnectionAlias
+from .forms import ConnectionAliasAdminForm, clear_field_name
 
 
 def _secret_state_display(name: str, label: str):

@@ -6,10 +6,10 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from ..admin_forms import PeopleImportForm
 from ..models import Person
 from ..services.people_import import COLUMNS, PeopleImportError, import_people
 from .export import ExportCsvMixin
+from .forms import PeopleImportForm
 
 IMPORT_PERMISSIONS = ("sam_saas.add_person", "sam_saas.change_person")
 

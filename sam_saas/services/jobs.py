@@ -10,7 +10,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
@@ -40,8 +40,22 @@ def register_handler(kind: str, handler: JobHandler) -> None:
     _handlers[kind] = handler
 
 
+class NoHandler(LookupError):
+    """A run of a kind that no installed app handles (its app was removed from
+    INSTALLED_APPS while runs of it were still queued, or a typo in a beat entry)."""
+
+    hint = "Add the app that owns this job kind to INSTALLED_APPS, or delete the queued run."
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        super().__init__(f"No app handles job kind {kind!r}.")
+
+
 def handler_for(kind: str) -> JobHandler:
-    return _handlers[kind]
+    try:
+        return _handlers[kind]
+    except KeyError:
+        raise NoHandler(kind) from None
 
 
 def _open_run(profile: IntegrationProfile | None, kind: str) -> JobRun | None:
@@ -266,3 +280,40 @@ def add_counts(run: JobRun, **counts: int) -> None:
     for name, value in counts.items():
         setattr(run, name, getattr(run, name) + value)
     JobRun.objects.filter(pk=run.pk).update(**{n: F(n) + v for n, v in counts.items()})
+
+
+# The core's own job kinds. Vendor work goes through the connector registry; the other kinds
+# are registered by the apps that own them (reclamation: candidates, reclaim).
+
+
+def run_download(run: JobRun) -> None:
+    """Download subscriptions, then (for the daily refresh) queue the activity pull, which
+    must see the seats the download just created."""
+    from ..connectors import get_connector
+    from ..signals import download_completed
+
+    profile = run.profile
+    get_connector(profile.provider).download_subscriptions(profile, run)
+    download_completed.send(sender=type(profile), profile=profile, run=run)
+    if run.trigger == JobRun.Trigger.SCHEDULE and profile.activity_enabled:
+        with suppress(JobAlreadyOpen):
+            enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
+
+
+def run_activity(run: JobRun) -> None:
+    from ..connectors import get_connector
+
+    profile = run.profile
+    get_connector(profile.provider).pull_activity(profile, run)
+
+
+def run_validate(run: JobRun) -> None:
+    from .connections import validate_profile_connection
+
+    validate_profile_connection(run.profile, run)
+
+
+def register_core_handlers() -> None:
+    register_handler(JobRun.Kind.DOWNLOAD, run_download)
+    register_handler(JobRun.Kind.ACTIVITY, run_activity)
+    register_handler(JobRun.Kind.VALIDATE, run_validate)

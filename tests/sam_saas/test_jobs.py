@@ -68,11 +68,12 @@ def test_it_records_an_unexpected_failure_with_a_generic_hint(profile, monkeypat
     assert "worker log" in run.hint
 
 
-def test_it_says_that_placeholder_jobs_did_nothing_yet(monkeypatch):
-    from sam_saas.services.processes import not_built_yet
-
-    # What runs when the app that owns a job kind is not installed.
-    monkeypatch.setitem(jobs._handlers, JobRun.Kind.RECONCILE, not_built_yet)
+def test_it_fails_a_kind_that_no_installed_app_handles(monkeypatch):
+    # What runs when the app that owns a job kind is not installed: a failure that says so,
+    # never a silent success.
+    monkeypatch.delitem(jobs._handlers, JobRun.Kind.RECONCILE)
     run = jobs.run_now(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
-    assert run.status == JobRun.Status.SUCCEEDED
-    assert "not implemented yet" in run.warnings[0]
+    assert run.status == JobRun.Status.FAILED
+    assert run.error_class == "NoHandler"
+    assert run.error_message == "No app handles job kind 'reconcile'."
+    assert "INSTALLED_APPS" in run.hint

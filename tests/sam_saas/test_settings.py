@@ -108,3 +108,43 @@ def test_it_reads_a_list_of_encryption_keys():
         },
     )
     assert result.stdout.strip() == "2", result.stderr
+
+
+DEVELOPER_COMMANDS = (
+    "calendly_sandbox",
+    "calendly_demo",
+    "demo_setup",
+    "bench_download",
+    "bench_candidates",
+    "bench_reports",
+)
+
+
+def test_it_installs_no_developer_app_under_production_settings():
+    code = "from django.conf import settings; print(' '.join(settings.INSTALLED_APPS))"
+    apps = manage(
+        "shell",
+        "--no-imports",
+        "-c",
+        code,
+        "--settings=config.settings.production",
+        env_extra=PRODUCTION_ENV,
+    )
+    assert apps.returncode == 0, apps.stderr
+    assert "calendly_integration" in apps.stdout.split()
+    assert "calendly_integration.sandbox" not in apps.stdout.split()
+
+    production = manage("help", "--settings=config.settings.production", env_extra=PRODUCTION_ENV)
+    assert production.returncode == 0, production.stderr
+    listed = production.stdout.split()
+    assert "create_calendly_profile" in listed  # the listing is real, not empty
+    for command in DEVELOPER_COMMANDS:
+        assert command not in listed, command
+
+
+def test_it_lists_the_developer_commands_under_local_settings():
+    local = manage("help", env_extra={"DJANGO_SETTINGS_MODULE": "config.settings.local"})
+    assert local.returncode == 0, local.stderr
+    listed = local.stdout.split()
+    for command in DEVELOPER_COMMANDS:
+        assert command in listed, command

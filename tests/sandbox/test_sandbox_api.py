@@ -800,7 +800,10 @@ def test_it_adds_members_and_accepts_their_invitations(sb):
 
 
 def test_it_starts_from_the_management_command_options():
-    from calendly_integration.management.commands.calendly_sandbox import banner, start_from_options
+    from calendly_integration.sandbox.management.commands.calendly_sandbox import (
+        banner,
+        start_from_options,
+    )
 
     handle = start_from_options(
         port=0, members=20, token="demo-admin-token", client_id="my-app", client_secret="s3",

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from .models import ConnectionAlias, SoftwareModel
+from ..models import ConnectionAlias, SoftwareModel
 
 SECRET_HELP_TEXT = "Stored encrypted. Leave empty to keep the current value."
 

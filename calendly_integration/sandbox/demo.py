@@ -12,11 +12,10 @@ from decimal import Decimal
 import requests
 from django.utils import timezone
 
+from calendly_integration.constants import PROVIDER, PUBLISHER
 from sam_saas.models import ConnectionAlias, Entitlement, IntegrationProfile, JobRun, SoftwareModel
 from sam_saas.services import jobs
 from sam_saas.services.people_import import import_people
-
-from .constants import PROVIDER, PUBLISHER
 
 DEMO_PROFILE = "Acme Demo (Calendly)"
 DEPARTMENTS = [

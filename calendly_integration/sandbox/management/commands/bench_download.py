@@ -22,10 +22,10 @@ from django.core.management.base import BaseCommand
 from django.db import connection
 from django.db.backends.signals import connection_created
 
+from calendly_integration import download
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
 from sam_saas.services import jobs
 
-from ... import download
 from ...demo import wait_until_up
 
 TOKEN = "bench-admin-token"
