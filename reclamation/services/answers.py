@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from ..models import ReclamationCandidate
+from . import decisions
 from .transitions import transition
 from .workflow import _to_revocation
 
@@ -83,6 +84,15 @@ def user_keeps(candidate_id: int, nonce: str) -> bool:
                 "hint": "",
             },
         )
+        # The user's answer is data too: remembered on the seat (replaced by the manager's
+        # decline, and moot once the seat is reclaimed).
+        decisions.remember_keep(
+            done,
+            decision=decisions.Decision.KEPT_BY_USER,
+            actor=None,
+            reason="“I still need it”",
+            at=now,
+        )
         if done:
             from . import notifications
 
@@ -139,8 +149,6 @@ def manager_approves(candidate_id: int, nonce: str) -> bool:
 def manager_declines(candidate_id: int, nonce: str) -> bool:
     """The manager declines the removal: Closed Canceled, and the seat is kept: the decision
     is remembered on the seat, so it is not proposed again for the rule's period."""
-    from . import decisions
-
     label = _manager_label(candidate_id)
     text = "The manager declined the removal: the seat is kept."
     with transaction.atomic():

@@ -25,6 +25,7 @@ from django.utils import timezone
 from sam_saas.models import Person, SoftwareSubscription, SubscriptionUserExclusionRule
 
 from ..models import OPEN_STATES, ReclamationCandidate
+from . import decisions
 from .transitions import CLAIM_LEASE, transition
 from .wording import effect_text, manual_text, provider_label, state_labels
 
@@ -325,8 +326,6 @@ def reject(ids: Iterable[int], actor, reason: str) -> ActionResult:
     """Awaiting Approval → Closed Skipped, or Closed Canceled for a candidate whose user asked
     to keep the seat (the SAM approver declines in the manager's place). A reason is required:
     it is the record of why the seat was kept, and the decision is remembered on the seat."""
-    from . import decisions
-
     reason = (reason or "").strip()
     if not reason:
         raise ValueError("A reason is required to reject a candidate.")
@@ -439,6 +438,10 @@ def close_skipped(ids: Iterable[int], actor, note: str = "") -> ActionResult:
     with transaction.atomic():
         done = transition(
             ids, SKIPPABLE, State.CLOSED_SKIPPED, actor, text, updates={"message": text}
+        )
+        # Closing by hand keeps the seat: remembered like a rejection.
+        decisions.remember_keep(
+            done, decision=decisions.Decision.REJECTED, actor=actor, reason=text
         )
     return ActionResult(done=done, skipped=explain_skipped(ids, done, SKIPPABLE))
 

@@ -13,7 +13,7 @@ from .rules import (
     SubscriptionUserExclusionRule,
     UserResolutionRule,
 )
-from .subscriptions import SoftwareSubscription
+from .subscriptions import KeepDecision, SoftwareSubscription
 
 __all__ = [
     "ConnectionAlias",
@@ -26,6 +26,7 @@ __all__ = [
     "Publisher",
     "SoftwareModel",
     "SoftwareSubscription",
+    "KeepDecision",
     "SubscriptionIdentifier",
     "SubscriptionIdentifierExclusionRule",
     "SubscriptionUserExclusionRule",

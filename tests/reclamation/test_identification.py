@@ -223,7 +223,9 @@ def test_it_closes_open_candidates_whose_seat_vanished_at_the_vendor(profile, fa
     """ServiceNow's rule: Awaiting Revocation with its subscription gone → Closed Complete;
     any other open state → Closed Skipped."""
     revoking = candidate(profile, state=State.AWAITING_REVOCATION)
-    waiting = {s: candidate(profile, state=s) for s in OPEN_STATES if s != State.AWAITING_REVOCATION}
+    waiting = {
+        s: candidate(profile, state=s) for s in OPEN_STATES if s != State.AWAITING_REVOCATION
+    }
     kept = candidate(profile)
     gone = [revoking, *waiting.values()]
     Sub.objects.filter(pk__in=[c.subscription_id for c in gone]).update(status=Sub.Status.REMOVED)
