@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reclamation', '0002_permission_groups'),
+        ('reclamation', '0003_rule_propose_again_after'),
     ]
 
     operations = [
