@@ -155,7 +155,8 @@ def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
             candidate_id,
             State.ATTENTION_REQUIRED,
             f"{prefix}{exc}",
-            hint=exc.hint or RETRY_HINT,
+            # A transient error's own hint promises a next run; after giving up, "Retry" is it.
+            hint=RETRY_HINT if exc.retryable else (exc.hint or RETRY_HINT),
         )
         return Outcome.ATTENTION
     except Exception as exc:
