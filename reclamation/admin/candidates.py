@@ -23,7 +23,7 @@ from sam_saas.models import JobRun
 from sam_saas.services import jobs
 
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
-from ..services import workflow
+from ..services import decisions, workflow
 from ..services.actions import ADMIN_ACTIONS, APPROVE, REQUIRED, Action
 from ..services.identification import explain
 from ..services.wording import effect_text, provider_label
@@ -97,6 +97,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
                     "cost_center",
                     "seat_kind",
                     "subscription_link",
+                    "seat_decision",
                 )
             },
         ),
@@ -147,6 +148,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         "cost_center",
         "seat_kind",
         "subscription_link",
+        "seat_decision",
         "last_activity_at",
         "last_activity_source",
         "last_activity_evidence",
@@ -276,6 +278,35 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
             return "— (no longer exists)"
         url = reverse("admin:sam_saas_softwaresubscription_change", args=[obj.subscription_id])
         return format_html('<a href="{}">{}</a>', url, obj.user_principal_name)
+
+    @admin.display(description="decision to keep the seat")
+    def seat_decision(self, obj):
+        subscription = obj.subscription
+        if subscription is None:
+            return "—"
+        return subscription.keep_summary() or "None: the seat may be proposed again."
+
+    @admin.action(
+        description="Propose again now (lift the decision to keep)", permissions=["change"]
+    )
+    def propose_again_now(self, request, queryset):
+        """Lift the keep decision of the selected candidates' seats and raise them again at
+        once where the rule flags them."""
+        subscription_ids = [
+            pk for pk in queryset.values_list("subscription_id", flat=True) if pk is not None
+        ]
+        result = decisions.propose_again_now(subscription_ids, request.user)
+        if not result.lifted:
+            self.message_user(
+                request, "None of the selected seats has a decision to keep.", messages.WARNING
+            )
+            return
+        self.message_user(
+            request,
+            f"Decision to keep lifted on {len(result.lifted)} seat(s); {result.raised} raised "
+            "as candidate(s) again.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="rule settings when raised")
     def rule_settings(self, obj):
@@ -478,4 +509,8 @@ def _list_action(action: Action):
     return admin.action(description=action.menu, permissions=[action.permission])(run)
 
 
-ReclamationCandidateAdmin.actions = tuple(_list_action(a) for a in ADMIN_ACTIONS.values())
+# The workflow's actions, then the one about seats rather than candidates (h9a's decisions).
+ReclamationCandidateAdmin.actions = (
+    *(_list_action(a) for a in ADMIN_ACTIONS.values()),
+    "propose_again_now",
+)

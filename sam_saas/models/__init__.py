@@ -1,7 +1,7 @@
 """The vendor-neutral SAM domain models, one module per concern."""
 
 from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
-from .choices import Provider
+from .choices import Process, Provider
 from .connections import ConnectionAlias
 from .entitlements import Entitlement
 from .jobs import JobRun
@@ -14,6 +14,7 @@ from .rules import (
     UserResolutionRule,
 )
 from .subscriptions import KeepDecision, SoftwareSubscription
+from .validations import ProfileValidation
 
 __all__ = [
     "ConnectionAlias",
@@ -22,6 +23,8 @@ __all__ = [
     "JobRun",
     "LicencePositionSnapshot",
     "Person",
+    "Process",
+    "ProfileValidation",
     "Provider",
     "Publisher",
     "SoftwareModel",
