@@ -20,6 +20,7 @@ from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.models import JobRun
+from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
@@ -50,6 +51,9 @@ class CandidateEventInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -193,7 +197,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser  # the audit trail stays
+        return False  # the audit trail stays, for superusers too
 
     def has_approve_permission(self, request):
         return request.user.is_active and request.user.has_perm(APPROVE_PERMISSION)
@@ -226,7 +230,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
-        return f"{obj.potential_savings:,.2f} {obj.currency}"
+        return format_amount(obj.potential_savings, obj.currency)
 
     @admin.display(description="note")
     def savings_note(self, obj):
