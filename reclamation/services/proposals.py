@@ -77,6 +77,8 @@ def propose(subscriptions, actor, justification: str) -> ProposalResult:
         if sub.profile_id not in costs:
             costs[sub.profile_id] = entitlement_costs(sub.profile_id, timezone.localdate(now))
         cost = costs[sub.profile_id].get(sub.software_model_id)
+        # As identification prices it: a seat excluded from cost saves a known nothing.
+        excluded = sub.excluded_from_cost
         person = sub.person
         state = State.AWAITING_APPROVAL if rule.require_approval else State.READY
         try:
@@ -100,9 +102,9 @@ def propose(subscriptions, actor, justification: str) -> ProposalResult:
                     last_activity_at=sub.last_activity_at,
                     last_activity_source=sub.last_activity_source,
                     last_activity_evidence=sub.last_activity_evidence,
-                    potential_savings=cost.annual if cost else 0,
+                    potential_savings=cost.annual if cost and not excluded else 0,
                     currency=cost.currency if cost else "",
-                    savings_known=cost is not None,
+                    savings_known=excluded or cost is not None,
                     state=state,
                     created_at=now,
                     state_changed_at=now,
