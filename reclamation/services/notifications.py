@@ -24,9 +24,10 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from sam_saas.connectors import provider_label
+
 from ..models import ReclamationCandidate
 from .transitions import record, transition
-from .wording import provider_label
 
 logger = logging.getLogger(__name__)
 

@@ -3,16 +3,13 @@ the confirmation pages, the candidate messages and the e-mails."""
 
 from __future__ import annotations
 
-from sam_saas.connectors import ConnectorError, get_connector
-from sam_saas.models import Provider
+from sam_saas.connectors import ConnectorError, get_connector, provider_label
 
 from ..models import ReclamationCandidate
 
 DEFAULT_EFFECT_TEXT = "Removes the seat at the vendor through its API."
 
-
-def provider_label(provider: str) -> str:
-    return dict(Provider.choices).get(provider) or provider.title() or "the vendor"
+__all__ = ["effect_text", "manual_text", "provider_label", "state_labels"]
 
 
 def effect_text(provider: str) -> str:

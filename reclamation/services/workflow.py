@@ -22,8 +22,10 @@ from django.db import models, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
+from sam_saas import jobkinds
 from sam_saas.models import Person, SoftwareSubscription, SubscriptionUserExclusionRule
 
+from ..kinds import RECLAIM_CANDIDATE
 from ..models import OPEN_STATES, ReclamationCandidate
 from . import decisions
 from .transitions import CLAIM_LEASE, transition
@@ -114,12 +116,11 @@ def _queue_reclaims(ids: list[int]) -> None:
     """One reclaim task per candidate, once the transition is committed."""
     if not ids:
         return
-    from ..tasks import reclaim_candidate
 
     def send():
         for pk in ids:
             try:
-                reclaim_candidate.delay(pk)
+                jobkinds.send(RECLAIM_CANDIDATE, pk)
             except Exception:
                 # Without a broker the task runs inline (and may raise its retry); it must not
                 # fail the request that approved. The candidate stays Awaiting Revocation and
