@@ -32,7 +32,6 @@ from ..models import OPEN_STATES, ReclamationCandidate, ReclamationRule
 from .rules import ensure_rules_for_published_profiles
 from .sql import insert_from_select
 from .transitions import transition
-from .workflow import resolve_attention
 
 State = ReclamationCandidate.State
 Justification = ReclamationCandidate.Justification
@@ -353,7 +352,6 @@ class IdentificationResult:
     vanished: int = 0
     canceled: int = 0
     excluded: int = 0
-    resolved: int = 0
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -371,7 +369,6 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     result.vanished = len(close_vanished(profiles=profiles))
     result.canceled = len(cancel_resumed(profiles=profiles))
     result.excluded = len(close_excluded(profiles=profiles))
-    result.resolved = len(resolve_attention(profiles=profiles))
 
     rules = ReclamationRule.objects.filter(
         active=True, profile__status=IntegrationProfile.Status.PUBLISHED

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate, ReclamationRule
 from reclamation.services import reclaiming
 from sam_saas.models import JobRun, KeepDecision, Person, SoftwareSubscription
@@ -37,7 +38,7 @@ def run(profile, kind):
 def refresh_and_identify(profile):
     run(profile, JobRun.Kind.DOWNLOAD)
     run(profile, JobRun.Kind.ACTIVITY)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
 
 
 def deletes(sandbox):
@@ -61,7 +62,7 @@ def connected(sandbox, make_pat_profile):
     run(profile, JobRun.Kind.DOWNLOAD)
     ReclamationRule.objects.filter(profile=profile).update(notify_user=True, days_before_reclaim=5)
     run(profile, JobRun.Kind.ACTIVITY)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     return org, profile
 
 
@@ -233,7 +234,7 @@ def test_attention_required_returns_to_ready_once_the_seat_has_a_user(
         created_at=timezone.now() - dt.timedelta(days=2)
     )
     with django_capture_on_commit_callbacks(execute=True):
-        run(None, JobRun.Kind.CANDIDATES)
+        run(None, JobKind.CANDIDATES)
     target.refresh_from_db()
     assert target.state == State.AWAITING_USER
     assert links_to(email)[1]
