@@ -25,6 +25,9 @@ class PublisherAdmin(StrictModelAdmin):
         return obj.model_count
 
 
+PROFILE_LOOKUP = "subscriptions__profile__id__exact"
+
+
 @admin.register(SoftwareModel)
 class SoftwareModelAdmin(StrictModelAdmin):
     list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
@@ -42,6 +45,10 @@ class SoftwareModelAdmin(StrictModelAdmin):
             .annotate(identifier_count=Count("identifiers"))
         )
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the models of this profile's seats".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
+
     @admin.display(description="identifiers", ordering="identifier_count")
     def identifier_count(self, obj):
         return obj.identifier_count
@@ -54,6 +61,10 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, StrictModelAdmin):
     re-points all its subscriptions in one UPDATE."""
 
     export_report = "identifiers"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the identifiers of this profile".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
 
     list_display = (
         "value",

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reclamation', '0003_rule_propose_again_after'),
+        ('reclamation', '0004_candidate_workflow'),
     ]
 
     operations = [
