@@ -30,6 +30,8 @@ PROFILE_LOOKUP = "subscriptions__profile__id__exact"
 
 @admin.register(SoftwareModel)
 class SoftwareModelAdmin(StrictModelAdmin):
+    # The profile page links to the models its seats use.
+    allowed_lookups = ("subscriptions__profile__id__exact",)
     list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
     list_filter = ("publisher",)
     list_select_related = ("publisher",)
@@ -59,6 +61,9 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, StrictModelAdmin):
     """Lists the vendor identifiers; the "Recognized: No" filter is ServiceNow's
     "unrecognized subscription identifiers" list. Mapping one (action or change form)
     re-points all its subscriptions in one UPDATE."""
+
+    # The profile page links to the identifiers its seats carry.
+    allowed_lookups = ("subscriptions__profile__id__exact",)
 
     export_report = "identifiers"
 

@@ -28,6 +28,8 @@ def _secret_state_display(name: str, label: str):
 
 @admin.register(ConnectionAlias)
 class ConnectionAliasAdmin(StrictModelAdmin):
+    # A parent alias page links to its child aliases.
+    allowed_lookups = ("parent__id__exact",)
     form = ConnectionAliasAdminForm
     list_display = (
         "name",

@@ -117,3 +117,14 @@ def test_the_subscription_list_still_counts_what_the_dashboard_links_to(seats):
         response.context["cl"].result_count
         == SoftwareSubscription.objects.filter(status__in=["active", "pending"]).count()
     )
+
+
+def test_the_links_of_the_alias_and_profile_pages_are_declared(admin_client):
+    parent = factories.ConnectionAliasFactory()
+    aliases = reverse("admin:sam_saas_connectionalias_changelist")
+    response = admin_client.get(aliases, {"parent__id__exact": parent.pk})
+    assert response.status_code == 200
+    models_list = reverse("admin:sam_saas_softwaremodel_changelist")
+    assert (
+        admin_client.get(models_list, {"subscriptions__profile__id__exact": 1}).status_code == 200
+    )
