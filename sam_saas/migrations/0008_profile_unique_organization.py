@@ -21,7 +21,7 @@ def forget_duplicate_organizations(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0006_profile_lifecycle'),
+        ('sam_saas', '0007_jobrun_kind_registry_drop_task_id'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0007_profile_unique_organization'),
+        ('sam_saas', '0008_profile_unique_organization'),
     ]
 
     operations = [
