@@ -87,5 +87,7 @@ class ExportCsvMixin:
             context["export_base_template"] = select_template(names)
             context["export_csv_url"] = self.export_csv_url(request)
             context["export_utf8_url"] = self.export_csv_url(request, bom=False)
+            # Wide worklists give the navigation sidebar's width to their columns.
+            context["collapse_nav_sidebar"] = getattr(self, "collapse_nav_sidebar", False)
             response.template_name = EXPORT_TEMPLATE
         return response

@@ -169,3 +169,53 @@ def test_an_admin_export_opens_in_excel_with_its_accents(live_server, estate, ma
     text = data[len(BOM) :].decode("utf-8")
     assert "Åsa Hernández 0" in text and "Łukasz Żółć 3" in text
     assert len(text.splitlines()) - 1 == SoftwareSubscription.objects.count()
+
+
+def _inside_1280(page, selector: str) -> dict:
+    """The bounding box of the list's first cell in ``selector``'s column, asserted inside
+    the visible width at 1280 px."""
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None, f"{selector} is not on the page"
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, (selector, box)
+    return box
+
+
+def test_the_lists_show_their_state_inside_1280_px_and_look_right(
+    live_server, estate, manager, page
+):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    log_in(page, live_server)
+    base = live_server.url
+
+    page.goto(f"{base}/admin/sam_saas/softwaresubscription/")
+    _inside_1280(page, "#result_list th.column-status")
+    _inside_1280(page, "#result_list td.field-status")
+    _inside_1280(page, "#result_list td.field-inactive")
+    assert re.fullmatch(r"\d+ d|never", page.inner_text("#result_list td.field-inactive >> nth=0"))
+    shoot_both(page, "subscriptions")
+
+    page.goto(f"{base}/admin/reclamation/reclamationcandidate/")
+    shoot_both(page, "candidates")
+    page.click("#result_list tbody tr >> nth=0 >> th a, #result_list tbody tr >> nth=0 >> td a")
+    page.wait_for_url(re.compile(r".*/reclamationcandidate/\d+/change/"))
+    shoot_both(page, "candidate")
+
+    page.goto(f"{base}/admin/sam_saas/integrationprofile/")
+    _inside_1280(page, "#result_list th.column-status")
+    shoot_both(page, "profiles")
+
+    page.goto(f"{base}/admin/sam_saas/softwaremodel/")
+    assert page.inner_text("#result_list tbody th a >> nth=0") == "Calendly Enterprise"
+    _inside_1280(page, "#result_list td.field-position_status")
+    _inside_1280(page, "#result_list td.field-annual_spend")
+    assert "7,680.00 USD" in page.inner_text("#result_list td.field-annual_spend")
+    shoot_both(page, "software-models")
+    page.click("#result_list tbody th a >> nth=0")
+    page.wait_for_url(re.compile(r".*/softwaremodel/\d+/change/"))
+    assert "30 subscriptions" in page.inner_text("#model-subscriptions")
+    assert "1 entitlement" in page.inner_text("#model-entitlements")
+    assert "Purchased" in page.inner_text("#model-position")
+    shoot_both(page, "software-model")
+
+    page.goto(f"{base}/dashboard/")
+    shoot_both(page, "dashboard")
