@@ -46,7 +46,7 @@ class SoftwareModel(models.Model):
 
 
 def model_name(publisher: str, product: str, edition: str = "") -> str:
-    """"Calendly Enterprise" for Calendly / Calendly / Enterprise; the publisher is added in
+    """ "Calendly Enterprise" for Calendly / Calendly / Enterprise; the publisher is added in
     brackets where the product's name does not start with it."""
     text = f"{product} {edition}".strip()
     if publisher and not product.casefold().startswith(publisher.casefold()):
