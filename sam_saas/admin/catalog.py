@@ -134,7 +134,7 @@ class SoftwareModelAdmin(admin.ModelAdmin):
             return "none yet: a download maps the vendor's identifiers to models"
         items = format_html_join(
             "",
-            '<li><a href="{}">{}</a> ({})</li>',
+            '<a href="{}">{}</a> ({})<br>',
             (
                 (
                     reverse("admin:sam_saas_subscriptionidentifier_change", args=[i.pk]),
@@ -144,7 +144,7 @@ class SoftwareModelAdmin(admin.ModelAdmin):
                 for i in identifiers
             ),
         )
-        return format_html('<ul class="model-identifiers">{}</ul>', items)
+        return format_html('<div class="model-identifiers">{}</div>', items)
 
     @admin.display(description="entitlements")
     def entitlement_links(self, obj):
@@ -165,13 +165,13 @@ class SoftwareModelAdmin(admin.ModelAdmin):
         )
         items = format_html_join(
             "",
-            '<li><a href="{}">{}</a></li>',
+            '<br><a href="{}">{}</a>',
             (
                 (reverse("admin:sam_saas_entitlement_change", args=[e.pk]), str(e))
                 for e in entitlements
             ),
         )
-        return format_html("{}<ul>{}</ul>", head, items) if entitlements else head
+        return format_html("{}{}", head, items)
 
     @admin.display(description="subscriptions")
     def subscription_links(self, obj):

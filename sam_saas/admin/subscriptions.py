@@ -117,7 +117,7 @@ class SoftwareSubscriptionAdmin(ExportCsvMixin, admin.ModelAdmin):
     def user(self, obj):
         return obj.user_principal_name
 
-    @admin.display(description="inactive", ordering="last_activity_at")
+    @admin.display(description="inactive", ordering="-last_activity_at")
     def inactive(self, obj):
         """Compact: "61 d"; "never" for a seat never used."""
         days = obj.inactive_days

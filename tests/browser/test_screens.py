@@ -196,7 +196,7 @@ def test_the_lists_show_their_state_inside_1280_px_and_look_right(
 
     page.goto(f"{base}/admin/reclamation/reclamationcandidate/")
     shoot_both(page, "candidates")
-    page.click("#result_list tbody tr >> nth=0 >> th a, #result_list tbody tr >> nth=0 >> td a")
+    page.locator("#result_list tbody tr").first.locator("a").first.click()
     page.wait_for_url(re.compile(r".*/reclamationcandidate/\d+/change/"))
     shoot_both(page, "candidate")
 

@@ -134,7 +134,7 @@ def test_it_sorts_subscriptions_by_inactive_days(admin_client):
     stale = factories.SoftwareSubscriptionFactory(last_activity_at="2000-01-01T00:00:00Z")
     url = reverse("admin:sam_saas_softwaresubscription_changelist")
     model_admin = admin.site._registry[type(recent)]
-    column = model_admin.list_display.index("inactive_days") + 1  # after the checkbox
+    column = model_admin.list_display.index("inactive") + 1  # after the checkbox
 
     ascending = admin_client.get(url, {"o": str(column)}).content.decode()
     descending = admin_client.get(url, {"o": f"-{column}"}).content.decode()
