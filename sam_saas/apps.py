@@ -14,10 +14,10 @@ class SamSaasConfig(AppConfig):
 
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, reconcile
+        from .services import jobs, positions
 
         jobs.register_core_handlers()
-        jobs.register_handler(JobRun.Kind.RECONCILE, reconcile.run_reconcile_job)
+        jobs.register_handler(JobRun.Kind.RECONCILE, positions.run_reconcile_job)
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(
             sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"

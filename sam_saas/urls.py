@@ -2,7 +2,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from .favicon import favicon
-from .reports.views import dashboard_view
+from .views import dashboard_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -19,10 +19,11 @@ from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.models import JobRun
+from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
-from ..services import workflow
+from ..services import decisions, workflow
 from ..services.identification import explain
 
 State = ReclamationCandidate.State
@@ -77,7 +78,14 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         ("department", admin.AllValuesFieldListFilter),
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
-    actions = ("approve", "reject", "reclaim_now", "close_skipped", "close_complete")
+    actions = (
+        "approve",
+        "reject",
+        "reclaim_now",
+        "close_skipped",
+        "close_complete",
+        "propose_again_now",
+    )
     inlines = (CandidateEventInline,)
     fieldsets = (
         (
@@ -94,6 +102,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
                     "cost_center",
                     "seat_kind",
                     "subscription_link",
+                    "seat_decision",
                 )
             },
         ),
@@ -139,6 +148,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         "cost_center",
         "seat_kind",
         "subscription_link",
+        "seat_decision",
         "last_activity_at",
         "last_activity_source",
         "last_activity_evidence",
@@ -202,7 +212,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
-        return f"{obj.potential_savings:,.2f} {obj.currency}"
+        return format_amount(obj.potential_savings, obj.currency)
 
     @admin.display(description="note")
     def savings_note(self, obj):
@@ -226,6 +236,35 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
             return "— (no longer exists)"
         url = reverse("admin:sam_saas_softwaresubscription_change", args=[obj.subscription_id])
         return format_html('<a href="{}">{}</a>', url, obj.user_principal_name)
+
+    @admin.display(description="decision to keep the seat")
+    def seat_decision(self, obj):
+        subscription = obj.subscription
+        if subscription is None:
+            return "—"
+        return subscription.keep_summary() or "None: the seat may be proposed again."
+
+    @admin.action(
+        description="Propose again now (lift the decision to keep)", permissions=["change"]
+    )
+    def propose_again_now(self, request, queryset):
+        """Lift the keep decision of the selected candidates' seats and raise them again at
+        once where the rule flags them."""
+        subscription_ids = [
+            pk for pk in queryset.values_list("subscription_id", flat=True) if pk is not None
+        ]
+        result = decisions.propose_again_now(subscription_ids, request.user)
+        if not result.lifted:
+            self.message_user(
+                request, "None of the selected seats has a decision to keep.", messages.WARNING
+            )
+            return
+        self.message_user(
+            request,
+            f"Decision to keep lifted on {len(result.lifted)} seat(s); {result.raised} raised "
+            "as candidate(s) again.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="rule settings when raised")
     def rule_settings(self, obj):

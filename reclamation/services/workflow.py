@@ -310,10 +310,11 @@ def mark_reclaimed(candidate_ids: list[int]) -> int:
     """The candidates' subscriptions stop holding a seat."""
     if not candidate_ids:
         return 0
-    return Sub.objects.filter(
-        reclamation_candidates__pk__in=candidate_ids,
-        status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING],
-    ).update(status=Sub.Status.RECLAIMED)
+    return (
+        Sub.objects.holding_seats()
+        .filter(reclamation_candidates__pk__in=candidate_ids)
+        .update(status=Sub.Status.RECLAIMED)
+    )
 
 
 # -- the seat holder's answer ------------------------------------------------------------------

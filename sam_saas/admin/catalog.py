@@ -108,7 +108,7 @@ class SoftwareModelAdmin(admin.ModelAdmin):
     @admin.display(description="annual spend")
     def annual_spend(self, obj):
         position = self._position(obj)
-        return catalog_figures.money(position.spend if position else {}, empty="–")
+        return catalog_figures.display(position.spend if position else {}, empty="–")
 
     @admin.display(description="position")
     def position_status(self, obj):
@@ -220,7 +220,7 @@ class SoftwareModelAdmin(admin.ModelAdmin):
             ("Available", position.available),
             ("Shortfall", position.shortfall),
             ("Stale seats", position.seats.stale),
-            ("Annual spend", catalog_figures.money(position.spend, empty="–")),
+            ("Annual spend", catalog_figures.display(position.spend, empty="–")),
             ("Position", position.status_label),
         )
         body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)

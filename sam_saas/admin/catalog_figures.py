@@ -1,20 +1,25 @@
 """The figures the catalog pages show, taken from their one definition: the licence position
-(``sam_saas.services.positions``) and its money formatting. Kept apart so the admin never
-computes a figure itself, and so a change of where the figures live touches one file."""
+(``sam_saas.services.positions``) for seats held, stale seats and annual spend, and the money
+module for their formatting. Kept apart so the admin never computes a figure itself."""
 
+from .. import money
 from ..services import positions as positions_service
 
 
-def positions():
-    """Every model's licence position (all profiles), from a fixed number of queries."""
-    computed = positions_service.compute()
+class ModelPositions:
+    """Every software model's all-profiles position, from one computation (a fixed number of
+    queries, whatever the number of models on the page)."""
 
-    class ByModel:
-        def get(self, software_model_id):
-            return computed.get(software_model_id, None)
+    def __init__(self):
+        self._computed = positions_service.compute()
 
-    return ByModel()
+    def get(self, software_model_id):
+        return self._computed.get(software_model_id, None)
 
 
-def money(by_currency, empty="–") -> str:
-    return positions_service.money_display(by_currency, empty=empty)
+def positions() -> ModelPositions:
+    return ModelPositions()
+
+
+def display(by_currency, empty="–") -> str:
+    return money.display(by_currency, empty=empty)

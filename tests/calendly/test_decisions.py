@@ -190,3 +190,50 @@ def test_the_rules_period_sets_how_long_a_decision_holds(connected, admin_client
     reject_in_admin(admin_client, target)
     seat = SoftwareSubscription.objects.get(pk=target.subscription_id)
     assert seat.keep_until - seat.keep_decided_at == dt.timedelta(days=14)
+
+
+def test_the_decision_shows_on_the_subscription_and_candidate_pages(connected, admin_client):
+    _org, profile = connected
+    target = a_stale_member(profile)
+    reject_in_admin(admin_client, target, reason="Board member")
+    seat = SoftwareSubscription.objects.get(pk=target.subscription_id)
+    until = f"{seat.keep_until:%Y-%m-%d}"
+    expected = f"Rejected by a SAM manager on {seat.keep_decided_at:%Y-%m-%d}"
+
+    page = admin_client.get(
+        reverse("admin:sam_saas_softwaresubscription_change", args=[seat.pk])
+    ).content.decode()
+    assert expected in page and f"not proposed again before {until}" in page
+    assert "Board member" in page
+    page = admin_client.get(
+        reverse("admin:reclamation_reclamationcandidate_change", args=[target.pk])
+    ).content.decode()
+    assert expected in page and f"not proposed again before {until}" in page
+
+
+def test_propose_again_now_on_the_subscription_list_raises_the_seat(connected, admin_client):
+    _org, profile = connected
+    target = a_stale_member(profile)
+    reject_in_admin(admin_client, target)
+    response = admin_client.post(
+        reverse("admin:sam_saas_softwaresubscription_changelist"),
+        {"action": "propose_again_now", "_selected_action": [target.subscription_id]},
+        follow=True,
+    )
+    text = response.content.decode()
+    assert "Decision to keep lifted on 1 seat(s)." in text
+    assert "1 raised as reclamation candidate(s) again." in text
+    assert open_candidate_of(target.subscription_id) is not None
+
+
+def test_propose_again_now_on_the_candidate_list_raises_the_seat(connected, admin_client):
+    _org, profile = connected
+    target = a_stale_member(profile)
+    reject_in_admin(admin_client, target)
+    response = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "propose_again_now", "_selected_action": [target.pk]},
+        follow=True,
+    )
+    assert "1 raised as candidate(s) again" in response.content.decode()
+    assert open_candidate_of(target.subscription_id) is not None

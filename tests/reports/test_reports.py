@@ -43,6 +43,9 @@ COLUMNS = {
         "raised at", "state changed at", "closed at", "user notified at", "user response",
         "events", "last event at", "last event", "last event by", "last event note", "message",
     ],
+    "candidate-events": [
+        "event id", "candidate id", "at", "e-mail", "profile", "from", "to", "by", "note",
+    ],
     "identifiers": IDENTIFIER_COLUMNS,
     "unrecognized-identifiers": IDENTIFIER_COLUMNS,
     "licence-position": [
