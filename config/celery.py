@@ -29,4 +29,9 @@ app.conf.beat_schedule = {
         "task": "sam_saas.tasks.reconcile",
         "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
     },
+    # Job results older than JOB_RUN_RETENTION_DAYS (sam_saas.services.retention).
+    "prune-job-runs": {
+        "task": "sam_saas.tasks.prune_job_runs",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }

@@ -71,3 +71,16 @@ class ReclamationConfig(AppConfig):
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")
         permissions.grant(permissions.APPROVER, "reclamation", "approve_reclamationcandidate")
         permissions.grant(permissions.VIEWER, "reclamation", "view_*")
+        permissions.grant(permissions.INTEGRATOR, "reclamation", "view_*")
+        permissions.describe(
+            permissions.MANAGER,
+            "Reviews reclamation rules, approves, rejects and reclaims candidates.",
+        )
+        permissions.describe(
+            permissions.APPROVER,
+            "Approves and rejects reclamation candidates; it cannot reclaim or change rules.",
+        )
+        permissions.describe(
+            permissions.INTEGRATOR,
+            "Cannot approve, reject or reclaim reclamation candidates, nor change the rules.",
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import JobRun
-from .services import dispatch, jobs
+from .services import dispatch, jobs, retention
 
 
 @shared_task(name="sam_saas.tasks.run_job", bind=True)
@@ -39,3 +39,9 @@ def identify_candidates():
 def reconcile():
     """Weekly: store the licence-position snapshots (sam_saas.services.reconcile)."""
     return _enqueue_global(JobRun.Kind.RECONCILE)
+
+
+@shared_task(name="sam_saas.tasks.prune_job_runs")
+def prune_job_runs():
+    """Daily: remove job results older than JOB_RUN_RETENTION_DAYS (services/retention.py)."""
+    return retention.prune_by_setting()

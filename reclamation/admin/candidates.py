@@ -49,6 +49,9 @@ class CandidateEventInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def has_delete_permission(self, request, obj=None):
+        return False
+
 
 @admin.register(ReclamationCandidate)
 class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
@@ -179,7 +182,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser  # the audit trail stays
+        return False  # the audit trail stays, for superusers too
 
     def has_approve_permission(self, request):
         return request.user.is_active and request.user.has_perm(APPROVE_PERMISSION)

@@ -8,7 +8,8 @@ from .export import ExportCsvMixin
 
 @admin.register(JobRun)
 class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
-    """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
+    """Nobody adds, edits or deletes a run, superusers included: the jobs write them, and old
+    ones are removed only by ``manage.py prune_job_runs`` (run daily by beat)."""
 
     export_report = "job-runs"
     change_form_template = "admin/sam_saas/jobrun/change_form.html"
@@ -73,4 +74,4 @@ class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        return False
