@@ -43,15 +43,13 @@ class ReclamationConfig(AppConfig):
         from django.db.models.signals import pre_delete
 
         from sam_saas import extensions, permissions
-        from sam_saas.models import IntegrationProfile, JobRun
-        from sam_saas.services import jobs
+        from sam_saas.models import IntegrationProfile
         from sam_saas.signals import download_completed, keep_lifted
 
-        from . import dashboard, figures, reports
-        from .services import decisions, identification, reclaiming
+        from . import dashboard, figures, jobs, reports
+        from .services import decisions
 
-        jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
-        jobs.register_handler(JobRun.Kind.RECLAIM, reclaiming.run_reclaim_job)
+        jobs.register()
         pre_delete.connect(
             close_candidates_of_removed_profile,
             sender=IntegrationProfile,

@@ -22,6 +22,7 @@ from sam_saas.models import JobRun
 from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
+from ..kinds import JobKind
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
 from ..services import decisions, workflow
 from ..services.identification import explain
@@ -299,7 +300,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            run = jobs.enqueue(None, JobRun.Kind.CANDIDATES, JobRun.Trigger.MANUAL)
+            run = jobs.enqueue(None, JobKind.CANDIDATES, JobRun.Trigger.MANUAL)
         except jobs.JobAlreadyOpen as exc:
             self.message_user(
                 request, f"{exc.existing} is already queued or running.", messages.WARNING

@@ -1,8 +1,8 @@
 """Identify reclamation candidates: set-based, one ``INSERT ... SELECT`` per rule.
 
 The daily job (after the refresh), the admin's "Identify candidates now" and
-``manage.py refresh --process candidates`` all run :func:`run_identification_job`. Why SQL and
-not a loop: ServiceNow needs platform tuning above 50,000 subscriptions; here the database
+``manage.py refresh --process candidates`` all run
+:func:`reclamation.jobs.run_identification_job`. Why SQL and not a loop: ServiceNow needs platform tuning above 50,000 subscriptions; here the database
 compares every seat with its rule in one statement, and Python only loops over rules (one per
 profile).
 
@@ -408,37 +408,3 @@ def raise_for(subscription_ids, now: dt.datetime | None = None) -> int:
                 only=ids,
             )
     return raised
-
-
-def run_identification_job(run: JobRun) -> None:
-    """The CANDIDATES job (daily after the refresh, "Identify candidates now" in the admin,
-    ``manage.py refresh --process candidates``): identify, then move the workflow on: expire
-    unanswered notifications, start Ready candidates raised by an earlier run, and queue again
-    reclaims whose task was lost."""
-    from sam_saas.services import jobs
-
-    from . import workflow
-
-    started = run.started_at or timezone.now()
-    jobs.report_progress(run, 5, "Identifying candidates")
-    result = identify()
-    jobs.report_progress(run, 70, "Expiring unanswered notifications")
-    expired = workflow.expire_awaiting_user()
-    jobs.report_progress(run, 85, "Starting Ready candidates")
-    advanced = workflow.advance_ready(before=started)
-    requeued = workflow.requeue_stranded()
-    run.warnings = [*run.warnings, *result.warnings]
-    if requeued:
-        run.warnings.append(f"Queued again {len(requeued)} reclaim(s) whose task was lost.")
-    jobs.add_counts(
-        run,
-        created=result.raised,
-        removed=result.closed,
-        updated=len(expired.done) + len(advanced.done),
-    )
-    jobs.report_progress(
-        run,
-        99,
-        f"{result.raised} raised, {result.closed} closed, {len(expired.done)} expired, "
-        f"{len(advanced.done)} started",
-    )

@@ -32,11 +32,11 @@ class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "kind", "trigger", "profile")
     list_select_related = ("profile",)
-    search_fields = ("error_class", "error_message", "task_id", "profile__name")
+    search_fields = ("error_class", "error_message", "profile__name")
     date_hierarchy = "queued_at"
     show_full_result_count = False
     fieldsets = (
-        (None, {"fields": ("kind", "profile", "trigger", "status", "task_id")}),
+        (None, {"fields": ("kind", "profile", "trigger", "status")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),
         (
             "Counters",

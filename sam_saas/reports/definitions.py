@@ -139,7 +139,6 @@ def job_run_columns(now):
         text("error message", "error_message"),
         text("troubleshooting hint", "hint"),
         derived("warnings", ("warnings",), lambda w: escape("; ".join(map(str, w or [])))),
-        text("task id", "task_id"),
     ]
 
 

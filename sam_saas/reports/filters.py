@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import jobkinds
 from ..models import (
     Entitlement,
     IntegrationProfile,
@@ -169,14 +170,14 @@ class IdentifierFilterSet(ReportFilterSet):
 
 
 class JobRunFilterSet(ReportFilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=JobRun.Kind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=jobkinds.choices)
     status = django_filters.MultipleChoiceFilter(choices=JobRun.Status.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=JobRun.Trigger.choices)
     profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
     queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
     queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
     q = django_filters.CharFilter(
-        method=search(["error_class", "error_message", "task_id", "profile__name"]),
+        method=search(["error_class", "error_message", "profile__name"]),
         label="search",
     )
 

@@ -60,7 +60,7 @@ COLUMNS = {
         "job run id", "job", "profile", "trigger", "status", "queued at", "started at",
         "finished at", "duration (seconds)", "fetched", "created", "updated", "removed",
         "unmatched", "api calls", "rate-limit waits", "progress %", "progress message",
-        "error class", "error message", "troubleshooting hint", "warnings", "task id",
+        "error class", "error message", "troubleshooting hint", "warnings",
     ],
     "entitlements": [
         "entitlement id", "publisher", "product", "edition", "profile", "rights purchased",
