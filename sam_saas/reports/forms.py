@@ -12,7 +12,9 @@ from __future__ import annotations
 from django import forms
 
 from .filters import StrictBooleanField
-from .views import FORMATS
+
+# The two CSV formats every export offers: (bom parameter, label); ``views.wants_bom`` reads it.
+FORMATS = (("1", "CSV for Excel"), ("0", "CSV (UTF-8)"))
 
 # Up to this many choices are shown as checkboxes; more as a multiple select.
 CHECKBOX_LIMIT = 12
@@ -25,6 +27,9 @@ class YesNoSelect(forms.Select):
 
 def _adapt(field: forms.Field) -> None:
     """Widgets a person can use: checkboxes, yes/no, date pickers."""
+    raw = getattr(getattr(field, "choices", None), "choices", None)
+    if callable(raw):  # django-filter keeps callable choices (job kinds) unresolved
+        field.choices = list(raw())
     if isinstance(field, StrictBooleanField):
         field.widget = YesNoSelect()
     elif isinstance(field, forms.ModelMultipleChoiceField):

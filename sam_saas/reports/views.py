@@ -17,8 +17,6 @@ from . import registry
 
 TRUE_VALUES = ("1", "true", "yes")
 FALSE_VALUES = ("0", "false", "no")
-# The two CSV formats every export offers: (bom parameter, label).
-FORMATS = (("1", "CSV for Excel"), ("0", "CSV (UTF-8)"))
 
 
 def wants_bom(params, default: bool = False) -> bool:

@@ -125,3 +125,11 @@ def test_the_report_url_stays_plain_utf8_unless_asked(admin_client):
 
     assert not _body(admin_client.get(url)).startswith(BOM)
     assert _body(admin_client.get(url, {"bom": "1"})).startswith(BOM)
+
+
+def test_the_job_runs_form_lists_the_registered_job_kinds(admin_client):
+    html = admin_client.get(reverse("sam_reports:index")).content.decode()
+
+    form = html.split('id="report-job-runs"', 1)[1].split("</form>", 1)[0]
+    assert 'name="kind" value="download"' in form
+    assert 'name="kind" value="candidates"' in form  # registered by reclamation
