@@ -28,6 +28,9 @@ class PublisherAdmin(admin.ModelAdmin):
         return obj.model_count
 
 
+PROFILE_LOOKUP = "subscriptions__profile__id__exact"
+
+
 @admin.register(SoftwareModel)
 class SoftwareModelAdmin(admin.ModelAdmin):
     """The list answers "what do we hold of each product and what does it cost": seats held,
@@ -114,6 +117,10 @@ class SoftwareModelAdmin(admin.ModelAdmin):
     def position_status(self, obj):
         position = self._position(obj)
         return position.status_label if position else "–"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the models of this profile's seats".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
 
     @admin.display(description="identifiers", ordering="identifier_count")
     def identifier_count(self, obj):
@@ -234,6 +241,10 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
     re-points all its subscriptions in one UPDATE."""
 
     export_report = "identifiers"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the identifiers of this profile".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
 
     list_display = (
         "value",
