@@ -22,13 +22,16 @@ def close_candidates_of_removed_profile(sender, instance, **kwargs):
 
 
 def after_download(sender, profile, run, **kwargs):
-    """A profile gets its reviewable rule on its first download, and the open candidates of
-    seats that vanished at the vendor close as Closed Skipped at once."""
+    """A profile gets its reviewable rule on its first download; the open candidates of seats
+    that vanished at the vendor close at once, and candidates waiting for a user whose seat
+    now matches a person return to Ready."""
     from .services.identification import close_vanished
     from .services.rules import ensure_rule
+    from .services.workflow import resolve_attention
 
     ensure_rule(profile)
     close_vanished(profile)
+    resolve_attention(profile=profile)
 
 
 class ReclamationConfig(AppConfig):
