@@ -49,7 +49,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.models import IntegrationProfile
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
-        from . import dashboard, figures, jobs, reports
+        from . import dashboard, figures, jobs, profile_pages, reports
         from .services import decisions, identification
 
         jobs.register()
@@ -67,6 +67,7 @@ class ReclamationConfig(AppConfig):
         # and the figures behind them (sam_saas.extensions).
         reports.register()
         dashboard.register()
+        profile_pages.register()
         extensions.register_stale_thresholds(figures.stale_thresholds)
         extensions.register_savings_source(figures.savings_by_position)
         extensions.register_stale_differences(figures.stale_differences)
