@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0007_jobrun_kind_registry_drop_task_id'),
+        ('sam_saas', '0009_user_exclusion_defaults_to_both'),
     ]
 
     operations = [
