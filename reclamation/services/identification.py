@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models, transaction
-from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
@@ -171,8 +171,12 @@ def cost_expressions(costs: dict[int, Cost]) -> tuple:
         default=Value(""),
         output_field=models.CharField(),
     )
-    known = ExpressionWrapper(
-        Q(software_model_id__in=list(costs)), output_field=models.BooleanField()
+    # A CASE, not ``software_model_id IN (…)``: for a seat with no software model (an
+    # unrecognized identifier) the IN is NULL, and NULL breaks the NOT NULL column.
+    known = Case(
+        When(software_model_id__in=list(costs), then=Value(True)),
+        default=Value(False),
+        output_field=models.BooleanField(),
     )
     return annual, currency, known
 
