@@ -4,10 +4,11 @@ from django.contrib import admin
 
 from ..models import JobRun
 from .export import ExportCsvMixin
+from .pagination import BoundedCountMixin
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
+class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
     """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
 
     export_report = "job-runs"
@@ -33,7 +34,6 @@ class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
     list_select_related = ("profile",)
     search_fields = ("error_class", "error_message", "task_id", "profile__name")
     date_hierarchy = "queued_at"
-    show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("kind", "profile", "trigger", "status", "task_id")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),
