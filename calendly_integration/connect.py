@@ -14,6 +14,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from sam_saas.models import ConnectionAlias, IntegrationProfile
+from sam_saas.services import lifecycle
 from sam_saas.services.connections import record_check
 
 from . import oauth
@@ -119,8 +120,7 @@ def validate_after_connect(alias: ConnectionAlias, access_token: str) -> None:
             check = check_connection(client, alias)
         except CalendlyError as exc:
             raise ConnectError(f"Connected, but validation failed: {exc}", hint=exc.hint) from exc
-    for profile in IntegrationProfile.objects.filter(alias=alias):
+    for profile in IntegrationProfile.objects.filter(alias=alias).select_related("alias"):
         record_check(profile, check)  # raises ConnectorError for a non-admin account
-        if profile.status == IntegrationProfile.Status.DRAFT:
-            profile.status = IntegrationProfile.Status.PUBLISHED
-            profile.save(update_fields=["status", "updated_at"])
+        # Connecting validates every enabled process; publishing stays the manager's step.
+        lifecycle.validate(profile)

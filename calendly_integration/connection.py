@@ -33,6 +33,20 @@ def as_connector_error(exc: CalendlyError) -> ConnectorError:
     return ConnectorError(str(exc), hint=exc.hint, retryable=exc.retryable)
 
 
+def caller_role(client: CalendlyClient, me: dict, org_uri: str) -> str:
+    """The connected account's role in its organization (owner, admin or user), read from its
+    own membership; an empty string when it has none."""
+    # Reference: https://developer.calendly.com/api-docs/calendly-api/organizations/list-organization-memberships
+    for page in client.paginate(
+        "/organization_memberships", {"organization": org_uri, "email": me.get("email"), "count": 1}
+    ):
+        for membership in page:
+            if membership.get("user", {}).get("uri") == me.get("uri"):
+                return membership.get("role", "")
+        break
+    return ""
+
+
 def check_connection(client: CalendlyClient, alias: ConnectionAlias) -> ConnectionCheck:
     """Read ``/users/me``, the organization and the caller's own membership.
 
@@ -42,14 +56,7 @@ def check_connection(client: CalendlyClient, alias: ConnectionAlias) -> Connecti
     me = client.current_user()
     org_uri = me.get("current_organization", "")
     org = client.organization(org_uri)
-    role = ""
-    for page in client.paginate(
-        "/organization_memberships", {"organization": org_uri, "email": me.get("email"), "count": 1}
-    ):
-        for membership in page:
-            if membership.get("user", {}).get("uri") == me.get("uri"):
-                role = membership.get("role", "")
-        break
+    role = caller_role(client, me, org_uri)
     scopes = list(alias.granted_scopes or [])
     check = ConnectionCheck(
         ok=role in ADMIN_ROLES,

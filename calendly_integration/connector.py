@@ -5,7 +5,7 @@ from __future__ import annotations
 from sam_saas.connectors import ConnectionCheck, ReclaimOutcome
 from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription
 
-from . import activity, connection, download, reclaim
+from . import activity, connection, download, reclaim, validation
 from .constants import PROVIDER
 
 
@@ -15,6 +15,9 @@ class CalendlyConnector:
 
     def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck:
         return connection.validate(profile)
+
+    def check_processes(self, profile: IntegrationProfile, processes: list[str]) -> ConnectionCheck:
+        return validation.check_processes(profile, processes)
 
     def download_subscriptions(self, profile: IntegrationProfile, run: JobRun) -> None:
         download.download_subscriptions(profile, run)

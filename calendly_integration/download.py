@@ -136,7 +136,7 @@ class SeatWriter:
         self.existing = {
             row[0]: row[1:]
             for row in SoftwareSubscription.objects.filter(profile=profile)
-            .values_list("external_seat_id", "pk", *COMPARED)
+            .values_list("external_seat_id", "pk", *COMPARED, *BY_HAND)
             .iterator(chunk_size=5000)
         }
         self.created = self.updated = 0
@@ -164,15 +164,35 @@ class SeatWriter:
     def _write_batch(self, batch: list[Seat]) -> tuple[int, int]:
         now, identifier, engine = self.now, self.identifier, self.engine
         existing = self.existing
-        engine.prefetch(s.email for s in batch)
+        # Rows are (pk, *COMPARED, *BY_HAND): a person or model set by hand is kept.
+        person_at, model_at = (
+            1 + COMPARED.index("person_id"),
+            1 + COMPARED.index("software_model_id"),
+        )
+        manual = {}
+        for seat in batch:
+            row = existing.get(seat.seat_uri)
+            if row is not None:
+                manual[seat.seat_uri] = (
+                    (row[person_at],) if row[-2] is not None else None,
+                    (row[model_at],) if row[-1] is not None else None,
+                )
+        engine.prefetch(
+            (s.email for s in batch),
+            person_ids=[m[0][0] for m in manual.values() if m[0] is not None],
+        )
         new, dirty = [], []
         for seat in batch:
+            manual_person, manual_model = manual.get(seat.seat_uri, (None, None))
             verdict = engine.judge(
                 seat.email,
                 seat.role,
                 identifier.value,
                 protection_reason(seat.role, seat.user_uri, self.account_uri),
+                by_hand=manual_person is not None,
+                person_id=manual_person[0] if manual_person else None,
             )
+            person_id = verdict.person.id if verdict.person else None
             wanted = (
                 seat.email,
                 seat.name,
@@ -182,8 +202,8 @@ class SeatWriter:
                 Status.ACTIVE if seat.kind == Kind.MEMBER else Status.PENDING,
                 seat.created_at,
                 identifier.pk,
-                identifier.software_model_id,
-                verdict.person.id if verdict.person else None,
+                manual_model[0] if manual_model is not None else identifier.software_model_id,
+                person_id,
                 verdict.excluded_from_cost,
                 verdict.cost_exclusion_reason,
                 verdict.excluded_from_reclamation,
@@ -192,7 +212,7 @@ class SeatWriter:
             row = existing.get(seat.seat_uri)
             if row is None:
                 new.append((self.profile.pk, seat.seat_uri, now, now, now, "", "", *wanted))
-            elif row[1:] != wanted:
+            elif row[1 : 1 + len(COMPARED)] != wanted:
                 dirty.append(
                     SoftwareSubscription(
                         pk=row[0],
@@ -448,6 +468,8 @@ COMPARED = (
     "excluded_from_reclamation",
     "reclamation_exclusion_reason",
 )
+# Read with COMPARED: when a SAM manager set the person or the software model by hand.
+BY_HAND = ("person_set_at", "software_model_set_at")
 # New rows: the keys and timestamps, the activity text columns (empty), then COMPARED.
 INSERT_COLUMNS = (
     "profile_id",

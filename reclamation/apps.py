@@ -45,9 +45,9 @@ class ReclamationConfig(AppConfig):
         from sam_saas import permissions
         from sam_saas.models import IntegrationProfile, JobRun
         from sam_saas.services import jobs
-        from sam_saas.signals import download_completed
+        from sam_saas.signals import download_completed, keep_lifted
 
-        from .services import identification, reclaiming
+        from .services import decisions, identification, reclaiming
 
         jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
         jobs.register_handler(JobRun.Kind.RECLAIM, reclaiming.run_reclaim_job)
@@ -57,6 +57,7 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
+        keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")

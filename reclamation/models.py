@@ -78,6 +78,14 @@ class ReclamationRule(models.Model):
         validators=[MinValueValidator(1)],
         help_text="With no answer after this many days the seat is reclaimed.",
     )
+    propose_again_after_days = models.PositiveIntegerField(
+        "propose again after (days)",
+        default=90,
+        validators=[MinValueValidator(1)],
+        help_text="A seat whose candidate was rejected, or that its user or manager chose to "
+        "keep, is not proposed again for the same reason before this many days have passed "
+        "since the decision, unless the threshold behind that reason changes.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -92,6 +100,7 @@ class ReclamationRule(models.Model):
         "require_approval",
         "notify_user",
         "days_before_reclaim",
+        "propose_again_after_days",
     )
 
     class Meta:
@@ -100,10 +109,33 @@ class ReclamationRule(models.Model):
     def __str__(self):
         return self.name
 
+    def decision_terms(self, justification: str) -> str:
+        """The threshold a keep decision about ``justification`` is made under, e.g.
+        ``low_usage:inactivity_days=60``. Stored on the subscription with the decision; when
+        the rule's threshold for that reason changes, the stored terms no longer match and the
+        seat may be proposed again (see ``services.decisions``)."""
+        return decision_terms(justification, self.snapshot())
+
     def snapshot(self) -> dict:
         data = {name: getattr(self, name) for name in self.SNAPSHOT_FIELDS}
         data.update(rule_id=self.pk, name=self.name)
         return data
+
+
+# Which rule setting each justification rests on: a keep decision holds while it is unchanged.
+JUSTIFICATION_THRESHOLDS = {
+    "leaver": "reclaim_leavers",
+    "stale_invitation": "invitation_days",
+    "never_used": "include_never_active",
+    "low_usage": "inactivity_days",
+}
+
+
+def decision_terms(justification: str, settings_: dict) -> str:
+    """``justification:setting=value`` from a rule or a candidate's rule snapshot."""
+    name = JUSTIFICATION_THRESHOLDS.get(justification, "")
+    value = settings_.get(name) if name else None
+    return f"{justification}:{name}={value}"[:200]
 
 
 class CandidateState(models.TextChoices):

@@ -46,6 +46,29 @@ class ReclaimOutcome:
 
 
 @dataclass
+class ProcessCheck:
+    """One check of one process during validation ("members listing: readable"). ``hint``
+    says what to do when it failed; ``detail`` what was found either way."""
+
+    process: str
+    key: str
+    label: str
+    ok: bool
+    detail: str = ""
+    hint: str = ""
+
+    def as_dict(self) -> dict:
+        return {
+            "process": self.process,
+            "key": self.key,
+            "label": self.label,
+            "ok": self.ok,
+            "detail": self.detail,
+            "hint": self.hint,
+        }
+
+
+@dataclass
 class ConnectionCheck:
     """The outcome of "Validate connection"."""
 
@@ -58,6 +81,8 @@ class ConnectionCheck:
     warnings: list[str] = field(default_factory=list)
     message: str = ""
     hint: str = ""
+    # Filled by ``check_processes``: one entry per check of each process asked for.
+    checks: list[ProcessCheck] = field(default_factory=list)
 
 
 class Connector(Protocol):
@@ -66,6 +91,13 @@ class Connector(Protocol):
     reclaim_effect_text: str
 
     def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck: ...
+
+    def check_processes(self, profile: IntegrationProfile, processes: list[str]) -> ConnectionCheck:
+        """The publish gate's checks: for each process in ``processes`` (``models.Process``
+        values), ask the vendor whether it would work, and return one ``ProcessCheck`` per
+        check with a hint where it fails. Must not raise for a vendor refusal: a refusal is a
+        failed check."""
+        ...
 
     def download_subscriptions(self, profile: IntegrationProfile, job: JobRun) -> None: ...
 

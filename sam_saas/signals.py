@@ -6,3 +6,8 @@ from django.dispatch import Signal
 # The reclamation app creates the profile's rule on its first download and closes the open
 # candidates of seats that vanished at the vendor.
 download_completed = Signal()
+
+# Sent after a person lifted the keep decision of seats by hand ("Propose again now"), inside
+# the same transaction. kwargs: subscription_ids, actor. A receiver may return a sentence for the admin
+# message: the reclamation app proposes the seats again at once and says how many.
+keep_lifted = Signal()

@@ -24,7 +24,7 @@ from sam_saas.models import JobRun
 from sam_saas.services import jobs
 
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
-from ..services import workflow
+from ..services import decisions, workflow
 from ..services.identification import explain
 
 State = ReclamationCandidate.State
@@ -80,7 +80,14 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
         DirectoryDepartmentFilter,
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
-    actions = ("approve", "reject", "reclaim_now", "close_skipped", "close_complete")
+    actions = (
+        "approve",
+        "reject",
+        "reclaim_now",
+        "close_skipped",
+        "close_complete",
+        "propose_again_now",
+    )
     inlines = (CandidateEventInline,)
     fieldsets = (
         (
@@ -97,6 +104,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
                     "cost_center",
                     "seat_kind",
                     "subscription_link",
+                    "seat_decision",
                 )
             },
         ),
@@ -142,6 +150,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
         "cost_center",
         "seat_kind",
         "subscription_link",
+        "seat_decision",
         "last_activity_at",
         "last_activity_source",
         "last_activity_evidence",
@@ -229,6 +238,35 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
             return "— (no longer exists)"
         url = reverse("admin:sam_saas_softwaresubscription_change", args=[obj.subscription_id])
         return format_html('<a href="{}">{}</a>', url, obj.user_principal_name)
+
+    @admin.display(description="decision to keep the seat")
+    def seat_decision(self, obj):
+        subscription = obj.subscription
+        if subscription is None:
+            return "—"
+        return subscription.keep_summary() or "None: the seat may be proposed again."
+
+    @admin.action(
+        description="Propose again now (lift the decision to keep)", permissions=["change"]
+    )
+    def propose_again_now(self, request, queryset):
+        """Lift the keep decision of the selected candidates' seats and raise them again at
+        once where the rule flags them."""
+        subscription_ids = [
+            pk for pk in queryset.values_list("subscription_id", flat=True) if pk is not None
+        ]
+        result = decisions.propose_again_now(subscription_ids, request.user)
+        if not result.lifted:
+            self.message_user(
+                request, "None of the selected seats has a decision to keep.", messages.WARNING
+            )
+            return
+        self.message_user(
+            request,
+            f"Decision to keep lifted on {len(result.lifted)} seat(s); {result.raised} raised "
+            "as candidate(s) again.",
+            messages.SUCCESS,
+        )
 
     @admin.display(description="rule settings when raised")
     def rule_settings(self, obj):

@@ -55,7 +55,17 @@ class ReclamationRuleAdmin(admin.ModelAdmin):
                 "seats excluded from reclamation and seats inside the grace period.",
             },
         ),
-        ("Workflow", {"fields": ("require_approval", "notify_user", "days_before_reclaim")}),
+        (
+            "Workflow",
+            {
+                "fields": (
+                    "require_approval",
+                    "notify_user",
+                    "days_before_reclaim",
+                    "propose_again_after_days",
+                )
+            },
+        ),
         ("Savings", {"fields": ("savings", "created_at", "updated_at")}),
     )
 

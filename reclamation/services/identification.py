@@ -83,20 +83,29 @@ def justification_expression(
     *,
     inactivity_days: int | None = None,
     with_activity: bool = True,
+    output=None,
 ) -> Case | None:
     """The justification a seat gets from ``rule`` (NULL: none), most compelling first:
     leaver, stale invitation, never used, low usage. ``inactivity_days`` overrides the rule's
-    threshold (the preview's 30/60/90/120 columns). None when the rule can flag nothing."""
+    threshold (the preview's 30/60/90/120 columns). None when the rule can flag nothing.
+
+    ``output(justification)`` gives another value per justification instead of its code
+    (:func:`kept_back` uses the decision terms)."""
     days = rule.inactivity_days if inactivity_days is None else inactivity_days
+    if output is None:
+
+        def output(justification):
+            return justification
+
     whens = []
     if rule.reclaim_leavers:
-        whens.append(When(person__active=False, then=Value(Justification.LEAVER)))
+        whens.append(When(person__active=False, then=Value(output(Justification.LEAVER))))
     if rule.invitation_days is not None:
         whens.append(
             When(
                 Q(kind=Sub.Kind.INVITATION)
                 & Q(seat_since__lt=now - dt.timedelta(days=rule.invitation_days)),
-                then=Value(Justification.STALE_INVITATION),
+                then=Value(output(Justification.STALE_INVITATION)),
             )
         )
     if with_activity:
@@ -105,18 +114,31 @@ def justification_expression(
             whens.append(
                 When(
                     member & Q(last_activity_at__isnull=True),
-                    then=Value(Justification.NEVER_USED),
+                    then=Value(output(Justification.NEVER_USED)),
                 )
             )
         whens.append(
             When(
                 member & Q(last_activity_at__lt=now - dt.timedelta(days=days)),
-                then=Value(Justification.LOW_USAGE),
+                then=Value(output(Justification.LOW_USAGE)),
             )
         )
     if not whens:
         return None
     return Case(*whens, default=Value(None), output_field=models.CharField())
+
+
+def kept_back(rule: ReclamationRule, now: dt.datetime, *, with_activity: bool = True) -> Q:
+    """Seats a person decided to keep (a rejected candidate, "I still need it", the manager's
+    decline) for the very reason the rule would flag them now, under the same threshold, and
+    whose "propose again after" period has not passed. New evidence, a different reason or a
+    changed threshold lifts the hold by itself; "Propose again now" lifts it by hand."""
+    terms_now = justification_expression(
+        rule, now, with_activity=with_activity, output=rule.decision_terms
+    )
+    if terms_now is None:
+        return Q(pk__in=[])
+    return Q(keep_until__gt=now) & Q(keep_terms=terms_now)
 
 
 def has_open_candidate() -> Exists:
@@ -248,9 +270,11 @@ def raise_candidates(
     *,
     with_activity: bool,
     costs: dict[int, Cost],
+    only=None,
 ) -> int:
     """One ``INSERT ... SELECT`` creating the rule's new candidates, tagged with ``token`` (the
-    run's id). Returns how many were created."""
+    run's id). Returns how many were created. ``only`` limits it to these subscription ids
+    ("Propose again now")."""
     justification = justification_expression(rule, now, with_activity=with_activity)
     if justification is None:
         return 0
@@ -259,8 +283,11 @@ def raise_candidates(
         eligible_seats(rule, now)
         .alias(reason=justification)
         .filter(reason__isnull=False)
+        .exclude(kept_back(rule, now, with_activity=with_activity))
         .filter(~has_open_candidate())
     )
+    if only is not None:
+        seats = seats.filter(pk__in=only)
     annual, currency, known = cost_expressions(costs)
     state = State.AWAITING_APPROVAL if rule.require_approval else State.READY
     text = models.CharField()
@@ -359,6 +386,33 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
                 costs=entitlement_costs(rule.profile_id, timezone.localdate(now)),
             )
     return result
+
+
+def raise_for(subscription_ids, now: dt.datetime | None = None) -> int:
+    """Raise candidates for these seats only, at once, where their profile's rule flags them
+    ("Propose again now"). Returns how many were raised."""
+    now = now or timezone.now()
+    ids = list(subscription_ids)
+    if not ids:
+        return 0
+    rules = ReclamationRule.objects.filter(
+        active=True,
+        profile__status=IntegrationProfile.Status.PUBLISHED,
+        profile__subscriptions__pk__in=ids,
+    ).distinct()
+    token = uuid.uuid4()
+    raised = 0
+    with transaction.atomic():
+        for rule in rules.select_related("profile"):
+            raised += raise_candidates(
+                rule,
+                now,
+                token,
+                with_activity=activity_known(rule.profile),
+                costs=entitlement_costs(rule.profile_id, timezone.localdate(now)),
+                only=ids,
+            )
+    return raised
 
 
 def run_identification_job(run: JobRun) -> None:

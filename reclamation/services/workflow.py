@@ -22,6 +22,7 @@ from sam_saas.connectors import ConnectorError, get_connector
 from sam_saas.models import Provider, SoftwareSubscription
 
 from ..models import OPEN_STATES, ReclamationCandidate
+from . import decisions
 from .transitions import CLAIM_LEASE, transition
 
 logger = logging.getLogger(__name__)
@@ -254,6 +255,9 @@ def reject(ids: Iterable[int], actor, reason: str) -> ActionResult:
             f"Rejected: {reason}",
             updates={"message": f"Rejected: {reason}", "hint": ""},
         )
+        decisions.remember_keep(
+            done, decision=decisions.Decision.REJECTED, actor=actor, reason=reason
+        )
     return ActionResult(done=done, skipped=explain_skipped(ids, done, REJECTABLE))
 
 
@@ -276,6 +280,10 @@ def close_skipped(ids: Iterable[int], actor, note: str = "") -> ActionResult:
     with transaction.atomic():
         done = transition(
             ids, SKIPPABLE, State.CLOSED_SKIPPED, actor, text, updates={"message": text}
+        )
+        # Closing by hand keeps the seat: remembered like a rejection.
+        decisions.remember_keep(
+            done, decision=decisions.Decision.REJECTED, actor=actor, reason=text
         )
     return ActionResult(done=done, skipped=explain_skipped(ids, done, SKIPPABLE))
 
@@ -315,8 +323,8 @@ def user_keeps(candidate_id: int, nonce: str) -> bool:
     """ "I still need it": Awaiting User → Closed Skipped. ``nonce`` is the link's: the link
     works only while the candidate is still in the transition that sent it."""
     now = timezone.now()
-    return bool(
-        transition(
+    with transaction.atomic():
+        done = transition(
             [candidate_id],
             [State.AWAITING_USER],
             State.CLOSED_SKIPPED,
@@ -330,7 +338,14 @@ def user_keeps(candidate_id: int, nonce: str) -> bool:
                 "message": "Kept by the user.",
             },
         )
-    )
+        decisions.remember_keep(
+            done,
+            decision=decisions.Decision.KEPT_BY_USER,
+            actor=None,
+            reason="“I still need it”",
+            at=now,
+        )
+    return bool(done)
 
 
 def user_releases(candidate_id: int, nonce: str) -> bool:

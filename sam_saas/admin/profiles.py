@@ -1,12 +1,19 @@
 """Admin for integration profiles: one connected vendor organization and its processes."""
 
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 
 from ..connectors import ConnectorError, get_connector
-from ..models import IntegrationProfile, JobRun
-from ..services import profile_actions
+from ..models import IntegrationProfile, JobRun, Process
+from ..services import lifecycle, profile_actions
+
+method_decorator_post = method_decorator(require_POST)
 
 
 def _report(modeladmin, request, verb: str, report) -> None:
@@ -46,8 +53,10 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
     list_select_related = ("alias",)
     search_fields = ("name", "organization_name", "organization_uri", "alias__name")
     autocomplete_fields = ("alias",)
-    actions = ("refresh_now", "refresh_activity_now", "validate_connection")
+    actions = ("refresh_now", "refresh_activity_now", "validate_connection", "publish")
+    change_form_template = "admin/sam_saas/integrationprofile/change_form.html"
     readonly_fields = (
+        "status",
         "connection",
         "latest_runs",
         "next_refresh_at",
@@ -95,28 +104,126 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
 
     @admin.action(description="Validate connection", permissions=["change"])
     def validate_connection(self, request, queryset):
-        _report(self, request, "Connection works", profile_actions.validate_profiles(queryset))
+        report = profile_actions.validate_profiles(queryset, actor=request.user)
+        _report(self, request, "Validation passed", report)
+
+    @admin.action(description="Publish", permissions=["change"])
+    def publish(self, request, queryset):
+        _report(self, request, "Published", profile_actions.publish_profiles(queryset))
+
+    # -- lifecycle buttons on the profile page ---------------------------------------------
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:pk>/validate/", wrap(self.validate_view), name="sam_saas_profile_validate"),
+            path("<int:pk>/publish/", wrap(self.publish_view), name="sam_saas_profile_publish"),
+            path("<int:pk>/draft/", wrap(self.draft_view), name="sam_saas_profile_draft"),
+            *super().get_urls(),
+        ]
+
+    def _profile_for_button(self, request, pk):
+        profile = get_object_or_404(IntegrationProfile.objects.select_related("alias"), pk=pk)
+        if not self.has_change_permission(request, profile):
+            raise PermissionDenied
+        return profile
+
+    def _back(self, profile):
+        return HttpResponseRedirect(
+            reverse("admin:sam_saas_integrationprofile_change", args=[profile.pk])
+        )
+
+    @method_decorator_post
+    def validate_view(self, request, pk):
+        profile = self._profile_for_button(request, pk)
+        validation = lifecycle.validate(profile, actor=request.user)
+        if validation.passed:
+            self.message_user(
+                request,
+                f"Validation passed: {len(validation.checks)} checks. {profile} is "
+                f"{profile.get_status_display()}"
+                + (
+                    "; press Publish to start its daily refresh."
+                    if not profile.is_published
+                    else "."
+                ),
+                level=messages.SUCCESS,
+            )
+        else:
+            self.message_user(
+                request,
+                f"Validation failed: {len(validation.failed_checks)} of {len(validation.checks)} "
+                "checks. See each check's hint below.",
+                level=messages.ERROR,
+            )
+        return self._back(profile)
+
+    @method_decorator_post
+    def publish_view(self, request, pk):
+        profile = self._profile_for_button(request, pk)
+        try:
+            lifecycle.publish(profile)
+        except lifecycle.PublishRefused as exc:
+            self.message_user(request, f"Not published: {exc}", level=messages.ERROR)
+        else:
+            self.message_user(
+                request,
+                f"{profile} is published; its daily refresh runs next at "
+                f"{profile.compute_next_refresh():%Y-%m-%d %H:%M %Z}.",
+                level=messages.SUCCESS,
+            )
+        return self._back(profile)
+
+    @method_decorator_post
+    def draft_view(self, request, pk):
+        profile = self._profile_for_button(request, pk)
+        if lifecycle.return_to_draft(profile):
+            self.message_user(
+                request, f"{profile} is back in Draft: its daily refresh stopped.", messages.SUCCESS
+            )
+        return self._back(profile)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        profile = self.get_object(request, object_id)
+        extra = dict(extra_context or {})
+        if profile is not None:
+            extra["lifecycle"] = self._lifecycle_context(request, profile)
+        return super().change_view(request, object_id, form_url, extra)
+
+    def _lifecycle_context(self, request, profile):
+        validation = lifecycle.latest_validation(profile)
+        try:
+            connect_url = get_connector(profile.provider).connect_url(profile)
+        except (ConnectorError, AttributeError):
+            connect_url = None
+        checks = [
+            {**check, "process_label": Process(check["process"]).label}
+            for check in (validation.checks if validation else [])
+        ]
+        return {
+            "status": profile.get_status_display(),
+            "is_published": profile.is_published,
+            "can_change": self.has_change_permission(request, profile),
+            "connect_url": connect_url,
+            "provider_label": profile.get_provider_display(),
+            "validate_url": reverse("admin:sam_saas_profile_validate", args=[profile.pk]),
+            "publish_url": reverse("admin:sam_saas_profile_publish", args=[profile.pk]),
+            "draft_url": reverse("admin:sam_saas_profile_draft", args=[profile.pk]),
+            "validation": validation,
+            "checks": checks,
+            "blockers": lifecycle.publish_blockers(profile, validation)
+            if validation
+            else ["The profile has never been validated: press “Validate connection”."],
+        }
 
     @admin.display(description="connection")
     def connection(self, obj):
         if not obj.pk:
             return "Save the profile first."
         alias = obj.alias
-        text = format_html(
+        return format_html(
             "{} — {}", alias.get_connection_status_display(), alias.status_message or "no message"
         )
-        try:
-            connect_url = get_connector(obj.provider).connect_url(obj)
-        except (ConnectorError, AttributeError):
-            connect_url = None
-        if connect_url:
-            text = format_html(
-                '{} <a class="button" href="{}" id="connect-vendor">Connect to {}</a>',
-                text,
-                connect_url,
-                obj.get_provider_display(),
-            )
-        return text
 
     @admin.display(description="latest job results")
     def latest_runs(self, obj):

@@ -1,8 +1,10 @@
 """Admin for software subscriptions: one seat held by one identity in one profile."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils import timezone
 
 from ..models import SoftwareSubscription
+from ..services import corrections, keeps
 from .export import ExportCsvMixin
 from .filters import (
     HasUserFilter,
@@ -32,6 +34,13 @@ VENDOR_FIELDS = (
     "last_activity_source",
     "last_activity_evidence",
     "last_login_at",
+)
+# Who corrected the person or the software model by hand, and when.
+CORRECTION_FIELDS = (
+    "person_set_by",
+    "person_set_at",
+    "software_model_set_by",
+    "software_model_set_at",
 )
 # Written by the exclusion rules (sam_saas.services.rules), which re-derive them on each run.
 RULE_FIELDS = (
@@ -78,6 +87,7 @@ class SoftwareSubscriptionAdmin(
         ("role", IndexedValuesFilter),
         "excluded_from_cost",
         "excluded_from_reclamation",
+        "keep_decision",
         ("software_model", SoftwareModelListFilter),
         ("person__department", IndexedValuesFilter),
     )
@@ -89,7 +99,15 @@ class SoftwareSubscriptionAdmin(
         "person__name",
     )
     autocomplete_fields = ("person", "software_model")
-    readonly_fields = (*VENDOR_FIELDS, "inactive_days", *RULE_FIELDS, "updated_at")
+    readonly_fields = (
+        *VENDOR_FIELDS,
+        "inactive_days",
+        *RULE_FIELDS,
+        "updated_at",
+        *CORRECTION_FIELDS,
+        "keep",
+    )
+    actions = ("propose_again_now", "return_to_automatic")
     fieldsets = (
         (None, {"fields": ("user_principal_name", "user_name", "person", "profile")}),
         ("Licence", {"fields": ("software_model", "identifier", "kind", "role", "status")}),
@@ -117,8 +135,53 @@ class SoftwareSubscriptionAdmin(
                 )
             },
         ),
+        (
+            "Corrections by hand",
+            {
+                "fields": CORRECTION_FIELDS,
+                "description": "A person or software model set by hand here is kept by the "
+                "downloads and the resolution rules until “Return to automatic”.",
+            },
+        ),
         ("Exclusions", {"fields": (*RULE_FIELDS, "updated_at")}),
+        ("Reclamation decision", {"fields": ("keep",)}),
     )
+
+    @admin.display(description="decision to keep the seat")
+    def keep(self, obj):
+        return obj.keep_summary() or "None: the seat may be proposed for reclamation."
+
+    def save_model(self, request, obj, form, change):
+        """A person or software model changed here is a correction by hand: marked with who
+        and when, so no download or rule undoes it."""
+        changed = [f for f in corrections.FIELDS if f in form.changed_data]
+        corrections.mark_by_hand(obj, changed, request.user, timezone.now())
+        super().save_model(request, obj, form, change)
+
+    @admin.action(
+        description="Propose again now (lift the decision to keep)", permissions=["change"]
+    )
+    def propose_again_now(self, request, queryset):
+        lifted, notes = keeps.lift(queryset, request.user)
+        if not lifted:
+            self.message_user(
+                request, "None of the selected seats has a decision to keep.", messages.WARNING
+            )
+            return
+        for sub in queryset.filter(pk__in=lifted):
+            self.log_change(request, sub, "Propose again now: the decision to keep was lifted.")
+        self.message_user(
+            request,
+            " ".join([f"Decision to keep lifted on {len(lifted)} seat(s).", *notes]),
+            messages.SUCCESS,
+        )
+
+    @admin.action(
+        description="Return to automatic (person and software model)", permissions=["change"]
+    )
+    def return_to_automatic(self, request, queryset):
+        result = corrections.return_to_automatic(queryset)
+        self.message_user(request, result.summary(), messages.SUCCESS)
 
     @admin.display(description="inactive days", ordering="-last_activity_at")
     def inactive_days(self, obj):

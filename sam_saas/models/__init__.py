@@ -1,7 +1,7 @@
 """The vendor-neutral SAM domain models, one module per concern."""
 
 from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
-from .choices import Provider
+from .choices import Process, Provider
 from .connections import ConnectionAlias
 from .entitlements import Entitlement
 from .jobs import JobRun
@@ -13,7 +13,8 @@ from .rules import (
     SubscriptionUserExclusionRule,
     UserResolutionRule,
 )
-from .subscriptions import SoftwareSubscription
+from .subscriptions import KeepDecision, SoftwareSubscription
+from .validations import ProfileValidation
 
 __all__ = [
     "ConnectionAlias",
@@ -22,10 +23,13 @@ __all__ = [
     "JobRun",
     "LicencePositionSnapshot",
     "Person",
+    "Process",
+    "ProfileValidation",
     "Provider",
     "Publisher",
     "SoftwareModel",
     "SoftwareSubscription",
+    "KeepDecision",
     "SubscriptionIdentifier",
     "SubscriptionIdentifierExclusionRule",
     "SubscriptionUserExclusionRule",

@@ -75,13 +75,14 @@ class SubscriptionIdentifier(models.Model):
         return self.software_model_id is not None
 
     def map_to(self, software_model) -> int:
-        """Map this identifier to ``software_model`` and re-point all its subscriptions in one
-        UPDATE. Returns the number of subscriptions re-pointed."""
+        """Map this identifier to ``software_model`` and re-point its subscriptions in one
+        UPDATE (except those whose model was set by hand). Returns the number re-pointed."""
         from .subscriptions import SoftwareSubscription
 
         with transaction.atomic():
             type(self).objects.filter(pk=self.pk).update(software_model=software_model)
             self.software_model = software_model
-            return SoftwareSubscription.objects.filter(identifier_id=self.pk).update(
-                software_model=software_model
-            )
+            # A model set by hand on a seat stays until "Return to automatic".
+            return SoftwareSubscription.objects.filter(
+                identifier_id=self.pk, software_model_set_at__isnull=True
+            ).update(software_model=software_model)

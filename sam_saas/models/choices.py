@@ -8,3 +8,12 @@ class Provider(models.TextChoices):
     (docs/connectors.md); the domain code itself stays vendor-neutral."""
 
     CALENDLY = "calendly", "Calendly"
+
+
+class Process(models.TextChoices):
+    """A profile's three processes, as ServiceNow names them. Download is always on; the other
+    two are toggled on the profile. Validation checks each enabled one against the vendor."""
+
+    DOWNLOAD = "download", "Download subscriptions"
+    ACTIVITY = "activity", "Pull user activity"
+    RECLAIM = "reclaim", "Reclaim subscriptions"

@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
-from .choices import Provider
+from .choices import Process, Provider
 from .connections import ConnectionAlias
 
 
@@ -54,7 +54,13 @@ class IntegrationProfile(models.Model):
     profiles take part in the daily refresh."""
 
     class Status(models.TextChoices):
+        """ServiceNow's lifecycle: Draft → Validated (the latest validation passed for every
+        enabled process) → Published (a SAM manager pressed Publish). Turning a process on or
+        off, or pointing the profile at another alias, sends a validated or published profile
+        back to Draft until it validates again; ``services/lifecycle.py`` holds the gate."""
+
         DRAFT = "draft", "Draft"
+        VALIDATED = "validated", "Validated"
         PUBLISHED = "published", "Published"
 
     name = models.CharField("display name", max_length=120, unique=True)
@@ -66,7 +72,7 @@ class IntegrationProfile(models.Model):
     )
     reclaim_enabled = models.BooleanField(
         "reclaim subscriptions",
-        default=False,
+        default=True,
         help_text="Remove approved seats through the vendor's API. When off, candidates are "
         "still raised and reclaimed by hand.",
     )
@@ -122,18 +128,50 @@ class IntegrationProfile(models.Model):
             instance.__dict__.get("refresh_time"),
             instance.__dict__.get("refresh_timezone"),
         )
+        instance._loaded_processes = instance._process_key()
         return instance
+
+    def _process_key(self):
+        return (
+            self.__dict__.get("alias_id"),
+            self.__dict__.get("activity_enabled"),
+            self.__dict__.get("reclaim_enabled"),
+        )
+
+    def enabled_processes(self) -> list[str]:
+        """The processes a validation must cover, in the order they run."""
+        processes = [Process.DOWNLOAD]
+        if self.activity_enabled:
+            processes.append(Process.ACTIVITY)
+        if self.reclaim_enabled:
+            processes.append(Process.RECLAIM)
+        return [str(process) for process in processes]
 
     def save(self, *args, **kwargs):
         # Re-derive the next run when the schedule changed; the dispatcher advances it itself.
         schedule = (self.refresh_time, self.refresh_timezone)
         if self.next_refresh_at is None or schedule != getattr(self, "_loaded_schedule", None):
             self.next_refresh_at = self.compute_next_refresh()
-            update_fields = kwargs.get("update_fields")
-            if update_fields is not None and "next_refresh_at" not in update_fields:
-                kwargs["update_fields"] = [*update_fields, "next_refresh_at"]
+            self._also_save(kwargs, "next_refresh_at")
+        # ServiceNow's rule: changing the processes (or the connection) of a validated or
+        # published profile sends it back to Draft until it validates again.
+        loaded = getattr(self, "_loaded_processes", None)
+        if (
+            loaded is not None
+            and loaded != self._process_key()
+            and self.status != self.Status.DRAFT
+        ):
+            self.status = self.Status.DRAFT
+            self._also_save(kwargs, "status")
         super().save(*args, **kwargs)
         self._loaded_schedule = schedule
+        self._loaded_processes = self._process_key()
+
+    @staticmethod
+    def _also_save(kwargs, name: str) -> None:
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and name not in update_fields:
+            kwargs["update_fields"] = [*update_fields, name]
 
     @property
     def is_published(self) -> bool:

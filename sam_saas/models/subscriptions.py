@@ -16,11 +16,32 @@ class SubscriptionQuerySet(models.QuerySet):
         )
 
 
+class KeepDecision(models.TextChoices):
+    """Why a seat is held back from reclamation for a while: a person decided to keep it.
+
+    Vendor- and workflow-neutral on purpose: the reclamation app writes these fields (through
+    ``reclamation.services.decisions``) and reads them when it identifies candidates; the core
+    only stores and shows them."""
+
+    REJECTED = "rejected", "Rejected by a SAM manager"
+    KEPT_BY_USER = "kept_by_user", "Kept by its user"
+    DECLINED_BY_MANAGER = "declined_by_manager", "Removal declined by the user's manager"
+
+
 class SoftwareSubscription(models.Model):
     """One seat (a member or a pending invitation) in one profile.
 
     Keyed by profile and the vendor's seat URI, so a re-download updates in place. Inactive
-    days are derived from ``last_activity_at``, never stored, so they cannot go stale."""
+    days are derived from ``last_activity_at``, never stored, so they cannot go stale.
+
+    Two kinds of human decision live on the seat, each with who and when, because no automatic
+    run may silently undo them: a *keep* (``keep_*``: the seat was rejected for reclamation or
+    kept by its user or manager, and is not proposed again for the same reason before
+    ``keep_until`` or before the rule's thresholds change), and a *correction by hand* of the
+    person or the software model (``person_set_*``, ``software_model_set_*``), which the
+    downloads and the resolution rules keep until "Return to automatic"."""
+
+    KeepDecision = KeepDecision
 
     class Kind(models.TextChoices):
         MEMBER = "member", "Member"
@@ -82,6 +103,56 @@ class SoftwareSubscription(models.Model):
     cost_exclusion_reason = models.CharField(max_length=300, blank=True)
     excluded_from_reclamation = models.BooleanField(default=False)
     reclamation_exclusion_reason = models.CharField(max_length=300, blank=True)
+
+    # A person's decision to keep the seat (see the class docstring).
+    keep_decision = models.CharField(
+        db_default="",
+        default="",
+        max_length=24,
+        choices=KeepDecision.choices,
+        blank=True,
+        editable=False,
+    )
+    keep_decided_by = models.CharField(
+        db_default="",
+        default="",
+        max_length=254,
+        blank=True,
+        editable=False,
+        help_text="The SAM manager's username, or the e-mail of the user who answered.",
+    )
+    keep_decided_at = models.DateTimeField(null=True, blank=True, editable=False)
+    keep_until = models.DateTimeField(
+        "not proposed again before",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The rule's “propose again after” period counted from the decision.",
+    )
+    keep_reason = models.CharField(
+        db_default="", default="", max_length=500, blank=True, editable=False
+    )
+    keep_terms = models.CharField(
+        db_default="",
+        default="",
+        max_length=200,
+        blank=True,
+        editable=False,
+        help_text="The justification and rule threshold the decision was made under; a "
+        "changed threshold re-opens the question.",
+    )
+
+    # Corrections by hand: downloads and resolution rules keep these until "Return to automatic".
+    person_set_by = models.CharField(
+        "person set by hand by", max_length=150, blank=True, default="", db_default=""
+    )
+    person_set_at = models.DateTimeField("person set by hand at", null=True, blank=True)
+    software_model_set_by = models.CharField(
+        "software model set by hand by", max_length=150, blank=True, default="", db_default=""
+    )
+    software_model_set_at = models.DateTimeField(
+        "software model set by hand at", null=True, blank=True
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = SubscriptionQuerySet.as_manager()
@@ -100,7 +171,7 @@ class SoftwareSubscription(models.Model):
             models.Index(Lower("user_principal_name"), name="sam_sub_upn_ci_idx"),
             # The changelist's default order (profile, e-mail) and its role filter's choices
             # (a loose index scan); e-mail and name search use trigram indexes that only
-            # PostgreSQL has, created in migration 0005.
+            # PostgreSQL has, created in migration 0007.
             models.Index(fields=["profile", "user_principal_name"], name="sam_sub_profile_upn_idx"),
             models.Index(fields=["role"], name="sam_sub_role_idx"),
         ]
@@ -114,6 +185,37 @@ class SoftwareSubscription(models.Model):
         if self.last_activity_at is None:
             return None
         return (timezone.now() - self.last_activity_at).days
+
+    @property
+    def person_by_hand(self) -> bool:
+        return self.person_set_at is not None
+
+    @property
+    def software_model_by_hand(self) -> bool:
+        return self.software_model_set_at is not None
+
+    def keep_in_force(self, now=None) -> bool:
+        return bool(
+            self.keep_decision and self.keep_until and self.keep_until > (now or timezone.now())
+        )
+
+    def keep_summary(self) -> str:
+        """ "Kept by its user on 2026-12-01; not proposed again before 2027-03-01", or ""."""
+        if not self.keep_decision or not self.keep_decided_at:
+            return ""
+        text = f"{self.get_keep_decision_display()} on {self.keep_decided_at:%Y-%m-%d}"
+        if self.keep_decided_by:
+            text += f" ({self.keep_decided_by})"
+        if self.keep_until and self.keep_until > timezone.now():
+            text += (
+                f"; not proposed again before {self.keep_until:%Y-%m-%d}, unless the rule's "
+                "threshold changes"
+            )
+        elif self.keep_until:
+            text += f"; may be proposed again since {self.keep_until:%Y-%m-%d}"
+        if self.keep_reason:
+            text += f". Reason: {self.keep_reason}"
+        return text
 
     @property
     def holds_seat(self) -> bool:

@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from django.utils import timezone
 
-from ..connectors import ConnectionCheck, ConnectorError, get_connector
+from ..connectors import ConnectionCheck, ConnectorError
 from ..models import ConnectionAlias, IntegrationProfile, JobRun
-
-
-def validate_profile_connection(profile: IntegrationProfile, run: JobRun | None = None):
-    """Ask the connector to check the credentials, store what it learnt (organization, plan,
-    scopes) and raise :class:`ConnectorError` when the connection cannot be used."""
-    check = get_connector(profile.provider).validate_connection(profile)
-    return record_check(profile, check, run)
 
 
 def record_check(profile: IntegrationProfile, check: ConnectionCheck, run: JobRun | None = None):

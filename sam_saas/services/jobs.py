@@ -308,9 +308,18 @@ def run_activity(run: JobRun) -> None:
 
 
 def run_validate(run: JobRun) -> None:
-    from .connections import validate_profile_connection
+    """Run the publish gate's checks; a failed check fails the run with the first hint."""
+    from ..connectors import ConnectorError
+    from . import lifecycle
 
-    validate_profile_connection(run.profile, run)
+    validation = lifecycle.validate(run.profile, run=run)
+    if not validation.passed:
+        first = validation.failed_checks[0]
+        raise ConnectorError(
+            f"{len(validation.failed_checks)} check(s) failed, first: {first['label']}: "
+            f"{first['detail']}",
+            hint=first["hint"],
+        )
 
 
 def register_core_handlers() -> None:

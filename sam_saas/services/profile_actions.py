@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..connectors import ConnectorError
 from ..models import IntegrationProfile, JobRun
-from . import jobs
-from .connections import validate_profile_connection
+from . import jobs, lifecycle
 
 
 @dataclass
@@ -36,18 +34,35 @@ def queue_refresh(profiles, kind: str = JobRun.Kind.DOWNLOAD) -> ActionReport:
     return report
 
 
-def validate_profiles(profiles) -> ActionReport:
+def validate_profiles(profiles, actor=None) -> ActionReport:
+    """Run the publish gate's checks on each profile (``lifecycle.validate``)."""
+    report = ActionReport()
+    for profile in profiles:
+        validation = lifecycle.validate(profile, actor=actor)
+        if validation.passed:
+            profile.refresh_from_db(fields=["organization_name", "organization_plan"])
+            report.done.append(
+                f"{profile}: {profile.organization_name} on plan {profile.organization_plan}, "
+                f"{len(validation.checks)} checks passed"
+            )
+        else:
+            failed = "; ".join(
+                f"{check['label']}: {check['detail']} {check['hint']}".strip()
+                for check in validation.failed_checks
+            )
+            report.skipped.append(f"{profile}: {failed}")
+    return report
+
+
+def publish_profiles(profiles) -> ActionReport:
     report = ActionReport()
     for profile in profiles:
         try:
-            check = validate_profile_connection(profile)
-        except ConnectorError as exc:
-            report.skipped.append(f"{profile}: {exc} {exc.hint}".strip())
+            lifecycle.publish(profile)
+        except lifecycle.PublishRefused as exc:
+            report.skipped.append(f"{profile}: {exc}")
         else:
-            text = f"{profile}: {check.organization_name} on plan {check.plan}"
-            if check.warnings:
-                text += " — " + " ".join(check.warnings)
-            report.done.append(text)
+            report.done.append(str(profile))
     return report
 
 

@@ -87,9 +87,9 @@ class RuleEngine:
                 out.append(f"{local}@{rule.new_domain}")
         return out
 
-    def prefetch(self, upns: Iterable[str]) -> None:
-        """Load the people these e-mails may resolve to: one query (two with a remove-domain
-        rule)."""
+    def prefetch(self, upns: Iterable[str], person_ids: Iterable[int] = ()) -> None:
+        """Load the people these e-mails may resolve to, and the people set by hand
+        (``person_ids``): one query (two with a remove-domain rule)."""
         wanted: set[str] = set()
         locals_: set[str] = set()
         remove_domain = any(
@@ -104,7 +104,9 @@ class RuleEngine:
             for r in self.resolution_rules
             if r.transform == UserResolutionRule.Transform.ALIAS
         }
+        alias_ids |= {pk for pk in person_ids if pk is not None}
         wanted -= set(self._people)
+        alias_ids -= set(self._by_id)
         if not wanted and not locals_ and not alias_ids:
             return
         query = Q(email_ci__in=wanted)
@@ -154,11 +156,16 @@ class RuleEngine:
         role: str,
         identifier_value: str,
         vendor_protection: str = "",
+        *,
+        by_hand: bool = False,
+        person_id: int | None = None,
     ) -> Verdict:
         """Decide person and exclusions for one seat. ``vendor_protection`` is a reason the
         connector gives for a seat that can never be reclaimed (the Calendly owner, the
-        connection's own account)."""
-        person = self.match_person(upn)
+        connection's own account). ``by_hand``: a SAM manager set the person (``person_id``,
+        possibly nobody) by hand; it is kept, and the exclusions are judged on that person
+        (prefetch it with ``person_ids``)."""
+        person = self._by_id.get(person_id) if by_hand else self.match_person(upn)
         cost_reasons = [
             f"Identifier rule {r.pattern!r}: {r.reason}"
             for r in self.identifier_rules
@@ -188,9 +195,19 @@ class RuleEngine:
     def apply(self, sub: SoftwareSubscription, vendor_protection: str = "") -> bool:
         """Set person and exclusion fields on ``sub`` (unsaved). Returns True if any changed."""
         identifier = sub.identifier.value if sub.identifier_id else ""
-        verdict = self.judge(sub.user_principal_name, sub.role, identifier, vendor_protection)
+        by_hand = sub.person_set_at is not None
+        verdict = self.judge(
+            sub.user_principal_name,
+            sub.role,
+            identifier,
+            vendor_protection,
+            by_hand=by_hand,
+            person_id=sub.person_id,
+        )
         new = {
-            "person_id": verdict.person.id if verdict.person else None,
+            "person_id": sub.person_id
+            if by_hand
+            else (verdict.person.id if verdict.person else None),
             "excluded_from_cost": verdict.excluded_from_cost,
             "cost_exclusion_reason": verdict.cost_exclusion_reason,
             "excluded_from_reclamation": verdict.excluded_from_reclamation,
@@ -218,10 +235,12 @@ class ApplyResult:
     unmatched: int = 0
 
 
-def apply_rules(profile: IntegrationProfile, batch_size: int = 1000) -> ApplyResult:
+def apply_rules(profile: IntegrationProfile, batch_size: int = 1000, *, only=None) -> ApplyResult:
     """Re-apply resolution and exclusion rules to a profile's stored subscriptions that hold a
-    seat. Vendor protections already recorded (owner, connection account) are kept: they are
-    facts from the vendor, not rules."""
+    seat (of the ids ``only``, when given). Vendor protections already recorded (owner,
+    connection account) are kept: they are facts from the vendor, not rules. A person set by
+    hand is kept. Reads in batches and writes each batch's changed rows with one bulk UPDATE,
+    so the cost is a few queries per thousand seats."""
     engine = RuleEngine(profile)
     try:
         protection = get_connector(profile.provider).protection_reason
@@ -234,10 +253,15 @@ def apply_rules(profile: IntegrationProfile, batch_size: int = 1000) -> ApplyRes
         .select_related("identifier")
         .order_by("pk")
     )
+    if only is not None:
+        qs = qs.filter(pk__in=list(only))
     batch: list[SoftwareSubscription] = []
 
     def flush():
-        engine.prefetch(s.user_principal_name for s in batch)
+        engine.prefetch(
+            (s.user_principal_name for s in batch),
+            person_ids=[s.person_id for s in batch if s.person_set_at is not None],
+        )
         dirty = []
         for sub in batch:
             sub.profile = profile  # one shared instance: no query per seat for the alias

@@ -129,6 +129,12 @@ def test_a_sam_manager_connects_refreshes_and_reclaims(
     alias = ConnectionAlias.objects.get(name="Acme child")
     assert alias.connection_status == ConnectionAlias.ConnectionStatus.CONNECTED
     profile.refresh_from_db()
+    # Connecting validated every enabled process; the manager publishes.
+    assert profile.status == IntegrationProfile.Status.VALIDATED
+    assert page.locator("#validation-checks .check-failed").count() == 0
+    page.click("#publish-profile")
+    assert "is published" in page.inner_text(".messagelist")
+    profile.refresh_from_db()
     assert profile.status == IntegrationProfile.Status.PUBLISHED
 
     # 3. Refresh now, and watch the job finish.

@@ -45,7 +45,8 @@ def test_validate_connection_reports_the_plan_or_the_reason(
     bad = make_pat_profile(name="Plain user", token=sandbox.state.default_org.user_token)
     page = act(admin_client, "validate_connection", [good, bad]).content.decode()
     assert "Acme Demo on plan enterprise" in page
-    assert "need an admin" in page
+    assert "Caller&#x27;s role: The connected account is “user”" in page
+    assert "needs an admin or the owner" in page
 
 
 def test_the_profile_page_offers_connect_for_oauth_and_shows_job_results(

@@ -112,7 +112,7 @@ def draft_profile(oauth_parent):
     return IntegrationProfile.objects.create(name="Acme", alias=alias, provider="calendly")
 
 
-def test_it_connects_through_the_callback_and_publishes_the_profile(
+def test_it_connects_through_the_callback_and_validates_the_profile(
     sandbox, admin_client, draft_profile
 ):
     start = admin_client.get(reverse("calendly:connect-profile", args=[draft_profile.pk]))
@@ -134,8 +134,10 @@ def test_it_connects_through_the_callback_and_publishes_the_profile(
     assert alias.access_token.startswith("sbx_at_") and alias.refresh_token.startswith("sbx_rt_")
     assert "organizations:write" in alias.granted_scopes
     draft_profile.refresh_from_db()
-    assert draft_profile.status == IntegrationProfile.Status.PUBLISHED
+    # Connecting validates every enabled process; publishing stays the manager's decision.
+    assert draft_profile.status == IntegrationProfile.Status.VALIDATED
     assert draft_profile.organization_name == "Acme Demo"
+    assert draft_profile.validations.get().passed
 
     # The same callback again (a replay) is refused and changes nothing.
     replay = admin_client.get(f"{back.path}?{back.query}", follow=True)

@@ -54,6 +54,7 @@ def rule_form(rule, **changes):
         "grace_days": rule.grace_days,
         "invitation_days": rule.invitation_days,
         "days_before_reclaim": rule.days_before_reclaim,
+        "propose_again_after_days": rule.propose_again_after_days,
     }
     for flag in (
         "active",

@@ -4,9 +4,8 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.urls import reverse
 
-from sam_saas.connectors import ConnectorError
 from sam_saas.models import ConnectionAlias, IntegrationProfile
-from sam_saas.services.connections import validate_profile_connection
+from sam_saas.services import lifecycle
 
 from ...constants import PROVIDER
 
@@ -55,29 +54,29 @@ class Command(BaseCommand):
                 api_base_url=opts["api_url"],
                 access_token=token,
             )
-            profile = IntegrationProfile.objects.create(
-                name=name,
-                provider=PROVIDER,
-                alias=alias,
-                status=IntegrationProfile.Status.PUBLISHED,
-            )
-        self.stdout.write(f"Created published profile {name!r} on alias {alias.name!r}.")
+            profile = IntegrationProfile.objects.create(name=name, provider=PROVIDER, alias=alias)
+        self.stdout.write(f"Created draft profile {name!r} on alias {alias.name!r}.")
         if opts["no_validate"]:
             return
-        try:
-            check = validate_profile_connection(profile)
-        except ConnectorError as exc:
+        validation = lifecycle.validate(profile)
+        for check in validation.checks:
+            mark = "ok  " if check["ok"] else "FAIL"
+            line = f"  {mark} {check['label']} ({check['process']}): {check['detail']}"
+            if check["hint"]:
+                line += f"\n       hint: {check['hint']}"
+            self.stdout.write(line)
+        if not validation.passed:
             raise CommandError(
-                f"The profile was created, but the connection does not work: {exc}\n"
-                f"Hint: {exc.hint}"
-            ) from exc
+                "The profile was created as a draft, but validation failed (see above); fix "
+                "it, then press “Validate connection” and “Publish” on the profile page."
+            )
+        lifecycle.publish(profile)
         self.stdout.write(
             self.style.SUCCESS(
-                f"Connected to {check.organization_name} (plan {check.plan}) as {check.account}."
+                f"Validated and published: {profile.organization_name} "
+                f"(plan {profile.organization_plan})."
             )
         )
-        for warning in check.warnings:
-            self.stdout.write(self.style.WARNING(f"Warning: {warning}"))
 
     def _oauth(self, name, client_id, client_secret, parent_name, opts):
         with transaction.atomic():

@@ -32,7 +32,7 @@ class PostgreSQLOnly(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sam_saas", "0004_licence_position_snapshots"),
+        ("sam_saas", "0006_profile_lifecycle"),
     ]
 
     operations = [
