@@ -29,7 +29,7 @@ VENDOR_FIELDS = (
     "status",
     "external_created_at",
     "first_seen_at",
-    "last_seen_at",
+    "last_seen",
     "last_activity_at",
     "last_activity_source",
     "last_activity_evidence",
@@ -119,7 +119,7 @@ class SoftwareSubscriptionAdmin(
                     "external_seat_id",
                     "external_created_at",
                     "first_seen_at",
-                    "last_seen_at",
+                    "last_seen",
                 )
             },
         ),
@@ -182,6 +182,12 @@ class SoftwareSubscriptionAdmin(
     def return_to_automatic(self, request, queryset):
         result = corrections.return_to_automatic(queryset)
         self.message_user(request, result.summary(), messages.SUCCESS)
+
+    @admin.display(description="last seen")
+    def last_seen(self, obj):
+        """Held seats were seen in the profile's last complete listing (one time on the
+        profile, not rewritten on every seat by each download)."""
+        return obj.last_seen
 
     @admin.display(description="inactive days", ordering="-last_activity_at")
     def inactive_days(self, obj):

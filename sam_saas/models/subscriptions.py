@@ -217,6 +217,29 @@ class SoftwareSubscription(models.Model):
             text += f". Reason: {self.keep_reason}"
         return text
 
+    @staticmethod
+    def last_seen_expression():
+        """"Last seen" in SQL; :attr:`last_seen` is the same rule for one loaded seat.
+
+        A seat still held was seen in the profile's last complete listing, kept once on the
+        profile (``last_listed_at``) so that an unchanged download writes nothing per seat;
+        a seat no longer held keeps the time of the last listing that had it."""
+        holding = [SoftwareSubscription.Status.ACTIVE, SoftwareSubscription.Status.PENDING]
+        return models.Case(
+            models.When(
+                models.Q(status__in=holding, profile__last_listed_at__isnull=False),
+                then=models.F("profile__last_listed_at"),
+            ),
+            default=models.F("last_seen_at"),
+            output_field=models.DateTimeField(),
+        )
+
+    @property
+    def last_seen(self):
+        """See :meth:`last_seen_expression`."""
+        listed = self.profile.last_listed_at if self.holds_seat else None
+        return listed or self.last_seen_at
+
     @property
     def holds_seat(self) -> bool:
         return self.status in (self.Status.ACTIVE, self.Status.PENDING)

@@ -384,7 +384,7 @@ def subscription_columns(now):
         choice("status", "status", Sub.Status.choices),
         when("created at vendor", "external_created_at"),
         when("first seen", "first_seen_at"),
-        when("last seen", "last_seen_at"),
+        when("last seen", "report_last_seen"),
         when("last activity", "last_activity_at"),
         text("last activity source", "last_activity_source"),
         text("last activity evidence", "last_activity_evidence"),
@@ -397,6 +397,10 @@ def subscription_columns(now):
         text("external user id", "external_user_id"),
         text("vendor seat", "external_seat_id"),
     ]
+
+
+def subscription_annotations():
+    return {"report_last_seen": Sub.last_seen_expression()}
 
 
 def identifier_columns(now):
@@ -623,6 +627,7 @@ def _reports() -> dict[str, Report]:
             lambda: filters.SubscriptionFilterSet,
             "Every seat: person, department, cost center, role, kind, status, last activity "
             "and its source, inactive days, exclusion reasons.",
+            annotations=subscription_annotations,
         ),
         Report(
             "subscriptions-without-user",
@@ -634,6 +639,7 @@ def _reports() -> dict[str, Report]:
             scope=lambda qs: qs.filter(
                 status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING], person__isnull=True
             ),
+            annotations=subscription_annotations,
         ),
         Report(
             "identifiers",

@@ -229,16 +229,20 @@ def identification(size: int, repeat: int) -> Figure:
 
 
 def rejudging(size: int, repeat: int) -> Figure:
-    """Re-judging every stored seat after a rule change: the rules services' own entry point
-    (a set-based one when the rules app provides it, else ``apply_rules`` per profile)."""
+    """Re-judging every stored seat after a rule change: the rules' own entry point
+    (``sam_saas.services.rejudge.rejudge`` where it exists, else ``apply_rules`` per
+    profile, the per-seat path it replaces)."""
     from sam_saas.services import rules
 
     profiles = list(data.bench_profiles())
-    rejudge = getattr(rules, "rejudge_all", None)
+    try:
+        from sam_saas.services.rejudge import rejudge
+    except ImportError:
+        rejudge = None
 
     def run():
         if rejudge is not None:
-            return rejudge(profiles=profiles)
+            return rejudge([p.pk for p in profiles])
         return sum(rules.apply_rules(profile).examined for profile in profiles)
 
     runs, result = timed(run, repeat)
@@ -247,7 +251,7 @@ def rejudging(size: int, repeat: int) -> Figure:
         "s",
         runs,
         scaled(20, size),
-        note=f"{'rejudge_all' if rejudge else 'apply_rules per profile'}: {result}",
+        note=f"{'rejudge()' if rejudge else 'apply_rules per profile'}: {result}",
     )
 
 
