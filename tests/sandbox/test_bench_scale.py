@@ -65,6 +65,7 @@ def test_it_builds_the_data_set_and_measures_every_figure_at_20000(tmp_path):
                 "bench_scale",
                 "--subscriptions=20000",
                 "--repeat=1",
+                "--rebuild",
                 "--download-members=300",
                 "--import-rows=2000",
                 f"--database-url={url}",
