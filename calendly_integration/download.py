@@ -256,11 +256,10 @@ class SeatWriter:
 
     def _mark_vanished(self) -> int:
         status_at = 1 + COMPARED.index("status")  # rows are (pk, *COMPARED)
-        holding = (Status.ACTIVE, Status.PENDING)
         gone = [
             row[0]
             for uri, row in self.existing.items()
-            if uri not in self.seen and row[status_at] in holding
+            if uri not in self.seen and row[status_at] in SoftwareSubscription.HOLDING
         ]
         removed = 0
         changes = {"status": Status.REMOVED, "updated_at": self.now}

@@ -1,14 +1,17 @@
-"""The Celery application and its one static beat schedule.
+"""The Celery application. Its beat schedule is the apps' own entries.
 
-Per-profile refresh times live on the profiles (editable in the admin), so beat only needs a
-dispatcher that wakes every 15 minutes and queues what is due. Run exactly one beat.
+Per-profile refresh times live on the profiles (editable in the admin), so the core only needs
+a dispatcher that wakes every 15 minutes and queues what is due; the apps add their periodic
+jobs (reconcile, candidate identification) from their ``AppConfig.ready()`` through
+``sam_saas.jobkinds.register_beat``. Run exactly one beat.
 Tasks take ids, never model instances, so a redelivered message reads fresh rows.
 """
 
 import os
 
 from celery import Celery
-from celery.schedules import crontab
+
+from sam_saas.jobkinds import BeatSchedule
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
@@ -16,17 +19,5 @@ app = Celery("sam")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-app.conf.beat_schedule = {
-    "dispatch-due-refreshes": {
-        "task": "sam_saas.tasks.dispatch_due_refreshes",
-        "schedule": crontab(minute="*/15"),
-    },
-    "identify-reclamation-candidates": {
-        "task": "sam_saas.tasks.identify_candidates",
-        "schedule": crontab(hour=6, minute=30),
-    },
-    "reconcile": {
-        "task": "sam_saas.tasks.reconcile",
-        "schedule": crontab(hour=7, minute=0, day_of_week="mon"),
-    },
-}
+# Read when beat starts, after Django has set up the apps and they have registered.
+app.conf.beat_schedule = BeatSchedule()

@@ -42,15 +42,14 @@ class ReclamationConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import pre_delete
 
-        from sam_saas import permissions
-        from sam_saas.models import IntegrationProfile, JobRun
-        from sam_saas.services import jobs
+        from sam_saas import extensions, permissions
+        from sam_saas.models import IntegrationProfile
         from sam_saas.signals import download_completed, keep_lifted
 
-        from .services import decisions, identification, reclaiming
+        from . import dashboard, figures, jobs, reports
+        from .services import decisions
 
-        jobs.register_handler(JobRun.Kind.CANDIDATES, identification.run_identification_job)
-        jobs.register_handler(JobRun.Kind.RECLAIM, reclaiming.run_reclaim_job)
+        jobs.register()
         pre_delete.connect(
             close_candidates_of_removed_profile,
             sender=IntegrationProfile,
@@ -58,8 +57,28 @@ class ReclamationConfig(AppConfig):
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
+        # What the core shows of reclamation: reports, dashboard tiles, charts and columns,
+        # and the figures behind them (sam_saas.extensions).
+        reports.register()
+        dashboard.register()
+        extensions.register_stale_thresholds(figures.stale_thresholds)
+        extensions.register_savings_source(figures.savings_by_position)
+        extensions.register_stale_differences(figures.stale_differences)
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")
         permissions.grant(permissions.APPROVER, "reclamation", "approve_reclamationcandidate")
         permissions.grant(permissions.VIEWER, "reclamation", "view_*")
+        permissions.grant(permissions.INTEGRATOR, "reclamation", "view_*")
+        permissions.describe(
+            permissions.MANAGER,
+            "Reviews reclamation rules, approves, rejects and reclaims candidates.",
+        )
+        permissions.describe(
+            permissions.APPROVER,
+            "Approves and rejects reclamation candidates; it cannot reclaim or change rules.",
+        )
+        permissions.describe(
+            permissions.INTEGRATOR,
+            "Cannot approve, reject or reclaim reclamation candidates, nor change the rules.",
+        )

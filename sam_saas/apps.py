@@ -10,14 +10,42 @@ class SamSaasConfig(AppConfig):
     verbose_name = "SaaS License Management"
 
     def ready(self):
+        from celery.schedules import crontab
         from django.db.models.signals import post_migrate
 
+        from . import jobkinds, tasks
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, reconcile
+        from .services import jobs, positions
 
-        jobs.register_core_handlers()
-        jobs.register_handler(JobRun.Kind.RECONCILE, reconcile.run_reconcile_job)
+        Kind = JobRun.Kind
+        jobkinds.register(Kind.DOWNLOAD, Kind.DOWNLOAD.label, jobs.run_download)
+        jobkinds.register(Kind.ACTIVITY, Kind.ACTIVITY.label, jobs.run_activity)
+        jobkinds.register(Kind.VALIDATE, Kind.VALIDATE.label, jobs.run_validate)
+        jobkinds.register(
+            Kind.RECONCILE,
+            Kind.RECONCILE.label,
+            positions.run_reconcile_job,
+            scope=jobkinds.GLOBAL,
+        )
+        jobkinds.register_sender(jobkinds.RUN_JOB, lambda run_id: tasks.run_job.delay(run_id))
+        # Every 15 minutes: queue the daily refresh of each profile whose time has come.
+        jobkinds.register_beat(
+            "dispatch-due-refreshes",
+            "sam_saas.tasks.dispatch_due_refreshes",
+            crontab(minute="*/15"),
+        )
+        # Weekly: store the licence-position snapshot.
+        jobkinds.register_beat(
+            "reconcile",
+            "sam_saas.tasks.enqueue_global_job",
+            crontab(hour=7, minute=0, day_of_week="mon"),
+            args=(Kind.RECONCILE.value,),
+        )
+        # Daily: job results older than JOB_RUN_RETENTION_DAYS (sam_saas.services.retention).
+        jobkinds.register_beat(
+            "prune-job-runs", "sam_saas.tasks.prune_job_runs", crontab(hour=3, minute=15)
+        )
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(
             sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"

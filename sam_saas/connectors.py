@@ -133,5 +133,8 @@ def get_connector(provider: str) -> Connector:
         ) from None
 
 
-def registered_providers() -> list[str]:
-    return sorted(_registry)
+def provider_label(provider: str) -> str:
+    """The vendor's name for people ("Calendly"), for messages and e-mails."""
+    from .models import Provider
+
+    return dict(Provider.choices).get(provider) or provider.title() or "the vendor"

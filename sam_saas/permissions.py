@@ -1,4 +1,4 @@
-"""The product's permission groups: SAM manager, SAM approver, SAM viewer.
+"""The product's permission groups: SAM manager, SAM approver, SAM integrator, SAM viewer.
 
 ``GROUP_PERMISSIONS`` maps a group to ``(app_label, codename pattern)`` pairs; patterns are
 shell-style (``*`` = any run, ``view_*`` = every view permission). Later apps extend it with
@@ -17,13 +17,58 @@ from django.db import DEFAULT_DB_ALIAS
 
 MANAGER = "SAM manager"
 APPROVER = "SAM approver"
+INTEGRATOR = "SAM integrator"
 VIEWER = "SAM viewer"
 
 GROUP_PERMISSIONS: dict[str, list[tuple[str, str]]] = {
     MANAGER: [("sam_saas", "*")],
     APPROVER: [("sam_saas", "view_*")],
+    # ServiceNow's sam_integrator: sets up the connections, decides nothing about seats.
+    INTEGRATOR: [
+        ("sam_saas", "view_*"),
+        ("sam_saas", "add_integrationprofile"),
+        ("sam_saas", "change_integrationprofile"),
+        ("sam_saas", "add_connectionalias"),
+        ("sam_saas", "change_connectionalias"),
+    ],
     VIEWER: [("sam_saas", "view_*")],
 }
+
+# What each group may do, in words, shown on its admin page. Apps add their sentences with
+# ``describe()`` (the reclamation app says who approves), as they add permissions with grant().
+GROUP_DESCRIPTIONS: dict[str, list[str]] = {
+    MANAGER: [
+        "Runs SaaS License Management: creates, edits and deletes integration profiles, "
+        "connection aliases, software models, rules, entitlements and people; maps "
+        "unrecognized identifiers; corrects seats by hand; runs every job.",
+    ],
+    APPROVER: ["Sees everything; changes nothing in the set-up."],
+    INTEGRATOR: [
+        "Connects vendors: creates and edits integration profiles and connection aliases, "
+        "connects, validates and publishes profiles and runs their refreshes. Sees everything "
+        "else, and changes nothing else.",
+    ],
+    VIEWER: ["Sees everything, changes nothing."],
+}
+# For every group: the history cannot be rewritten by anyone.
+AUDIT_SENTENCE = (
+    "Nobody, superusers included, edits or deletes job results or candidate events in the "
+    "admin, or deletes a seat that came from the vendor."
+)
+
+
+def describe(group: str, sentence: str) -> None:
+    """Add a sentence to a group's description (idempotent)."""
+    sentences = GROUP_DESCRIPTIONS.setdefault(group, [])
+    if sentence not in sentences:
+        sentences.append(sentence)
+
+
+def description_of(group_name: str) -> str:
+    sentences = GROUP_DESCRIPTIONS.get(group_name)
+    if not sentences:
+        return "A group made by hand: it may do what its permissions below say."
+    return " ".join([*sentences, AUDIT_SENTENCE])
 
 
 def grant(group: str, app_label: str, pattern: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .models import JobRun
-from .services import dispatch, jobs
+from .services import dispatch, jobs, retention
 
 
 @shared_task(name="sam_saas.tasks.run_job", bind=True)
@@ -20,7 +20,11 @@ def dispatch_due_refreshes():
     return {"queued": result.queued, "skipped": result.skipped}
 
 
-def _enqueue_global(kind: str):
+@shared_task(name="sam_saas.tasks.enqueue_global_job")
+def enqueue_global_job(kind: str):
+    """Beat's way to start a job that covers every profile (reconcile; the reclamation app's
+    candidate identification): the apps register the beat entries, with the kind as argument
+    (``sam_saas.jobkinds.register_beat``). A run still open is left to finish."""
     try:
         run = jobs.enqueue(None, kind, JobRun.Trigger.SCHEDULE)
     except jobs.JobAlreadyOpen:
@@ -28,14 +32,7 @@ def _enqueue_global(kind: str):
     return run.pk
 
 
-@shared_task(name="sam_saas.tasks.identify_candidates")
-def identify_candidates():
-    """Daily: the reclamation app's identification job (a placeholder runs if that app is not
-    installed)."""
-    return _enqueue_global(JobRun.Kind.CANDIDATES)
-
-
-@shared_task(name="sam_saas.tasks.reconcile")
-def reconcile():
-    """Weekly: store the licence-position snapshots (sam_saas.services.reconcile)."""
-    return _enqueue_global(JobRun.Kind.RECONCILE)
+@shared_task(name="sam_saas.tasks.prune_job_runs")
+def prune_job_runs():
+    """Daily: remove job results older than JOB_RUN_RETENTION_DAYS (services/retention.py)."""
+    return retention.prune_by_setting()

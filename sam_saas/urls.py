@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from .reports.views import dashboard_view
+from .views import dashboard_view
 
 urlpatterns = [
     path("", RedirectView.as_view(url="/admin/", permanent=False)),

@@ -40,3 +40,14 @@ def registered_connector(provider: str, connector):
             connectors._registry.pop(provider, None)
         else:
             connectors.register(provider, previous)
+
+
+def replace_handler(monkeypatch, kind: str, handler) -> None:
+    """Run ``handler`` for ``kind`` for the rest of the test (its label and scope kept)."""
+    import dataclasses
+
+    from sam_saas import jobkinds
+
+    monkeypatch.setitem(
+        jobkinds._kinds, kind, dataclasses.replace(jobkinds.get(kind), handler=handler)
+    )

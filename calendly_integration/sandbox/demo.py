@@ -13,6 +13,7 @@ import requests
 from django.utils import timezone
 
 from calendly_integration.constants import PROVIDER, PUBLISHER
+from reclamation.kinds import JobKind
 from sam_saas.models import ConnectionAlias, Entitlement, IntegrationProfile, JobRun, SoftwareModel
 from sam_saas.services import jobs
 from sam_saas.services.people_import import import_people
@@ -136,11 +137,11 @@ def set_up(url: str, token: str, stdout) -> IntegrationProfile:
     steps = [
         (profile, JobRun.Kind.DOWNLOAD),
         (profile, JobRun.Kind.ACTIVITY),
-        (None, JobRun.Kind.CANDIDATES),
+        (None, JobKind.CANDIDATES),
         (None, JobRun.Kind.RECONCILE),
     ]
     for scope, kind in steps:
-        if kind == JobRun.Kind.CANDIDATES:
+        if kind == JobKind.CANDIDATES:
             demo_entitlement()
         try:
             run = jobs.run_now(scope, kind, JobRun.Trigger.COMMAND)

@@ -34,7 +34,7 @@ import time
 import uuid as uuid_module
 
 from .names import FIRST_NAMES, LAST_NAMES, SPECIAL_PEOPLE, TIMEZONES, latin
-from .state import PLANS, ActivityLog, EventLog, Invitation, Organization, SandboxState, User
+from .records import PLANS, ActivityLog, EventLog, Invitation, Organization, User
 
 DAY = 86400.0
 YEAR = 365 * DAY
@@ -112,7 +112,7 @@ def _latin(text: str) -> str:
 
 
 def new_user(
-    state: SandboxState,
+    state,
     org: Organization,
     *,
     email: str,
@@ -178,7 +178,7 @@ def _token_value(seed: int, name: str, role: str, taken: dict) -> str:
     return value
 
 
-def seed_organization(state: SandboxState, **kwargs) -> Organization:
+def seed_organization(state, **kwargs) -> Organization:
     """Build one organization (callers hold ``state.lock``); see :func:`_seed_organization`."""
     with _paused_gc():
         return _seed_organization(state, **kwargs)
@@ -193,7 +193,7 @@ def ensure_activity(org: Organization) -> None:
 
 
 def _seed_organization(
-    state: SandboxState,
+    state,
     *,
     name: str,
     members: int,
@@ -313,7 +313,7 @@ def _seed_invitations(
         new_invitation(org, email, "declined", anchor - rng.uniform(5, 120) * DAY, rng=rng)
 
 
-def _seed_tokens(state: SandboxState, org: Organization, seed: int) -> None:
+def _seed_tokens(state, org: Organization, seed: int) -> None:
     owner = org.members[0].user
     org.owner_token = state.issue_token(
         org, owner, value=_token_value(seed, org.name, "owner", state.tokens)

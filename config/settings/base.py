@@ -140,6 +140,8 @@ SAM_SETTINGS = {
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    # Beat's daily prune_job_runs keeps finished job results this many days (0: never prune).
+    "JOB_RUN_RETENTION_DAYS": env.int("JOB_RUN_RETENTION_DAYS", default=180),
 }
 
 LOGGING = {

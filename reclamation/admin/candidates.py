@@ -21,8 +21,10 @@ from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.admin.filters import DirectoryDepartmentFilter, IndexedRelatedOnlyFilter
 from sam_saas.admin.pagination import BoundedCountMixin
 from sam_saas.models import JobRun
+from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
+from ..kinds import JobKind
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
 from ..services import decisions, workflow
 from ..services.identification import explain
@@ -48,6 +50,9 @@ class CandidateEventInline(admin.TabularInline):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 
@@ -181,7 +186,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
         return obj is None and super().has_change_permission(request)
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser  # the audit trail stays
+        return False  # the audit trail stays, for superusers too
 
     def has_approve_permission(self, request):
         return request.user.is_active and request.user.has_perm(APPROVE_PERMISSION)
@@ -214,7 +219,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
-        return f"{obj.potential_savings:,.2f} {obj.currency}"
+        return format_amount(obj.potential_savings, obj.currency)
 
     @admin.display(description="note")
     def savings_note(self, obj):
@@ -298,7 +303,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAd
         if not self.has_change_permission(request):
             raise PermissionDenied
         try:
-            run = jobs.enqueue(None, JobRun.Kind.CANDIDATES, JobRun.Trigger.MANUAL)
+            run = jobs.enqueue(None, JobKind.CANDIDATES, JobRun.Trigger.MANUAL)
         except jobs.JobAlreadyOpen as exc:
             self.message_user(
                 request, f"{exc.existing} is already queued or running.", messages.WARNING

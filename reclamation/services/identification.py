@@ -1,8 +1,8 @@
 """Identify reclamation candidates: set-based, one ``INSERT ... SELECT`` per rule.
 
 The daily job (after the refresh), the admin's "Identify candidates now" and
-``manage.py refresh --process candidates`` all run :func:`run_identification_job`. Why SQL and
-not a loop: ServiceNow needs platform tuning above 50,000 subscriptions; here the database
+``manage.py refresh --process candidates`` all run
+:func:`reclamation.jobs.run_identification_job`. Why SQL and not a loop: ServiceNow needs platform tuning above 50,000 subscriptions; here the database
 compares every seat with its rule in one statement, and Python only loops over rules (one per
 profile).
 
@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import models, transaction
-from django.db.models import Case, Exists, F, OuterRef, Q, Value, When
+from django.db.models import Case, Exists, ExpressionWrapper, F, OuterRef, Q, Value, When
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
+from sam_saas import money
 from sam_saas.models import Entitlement, IntegrationProfile, JobRun, SoftwareSubscription
+from sam_saas.models.subscriptions import inactive_since_q, seat_since
+from sam_saas.money import Cost
 
 from ..models import OPEN_STATES, ReclamationCandidate, ReclamationRule
 from .rules import ensure_rules_for_published_profiles
@@ -68,11 +71,11 @@ def eligible_seats(rule: ReclamationRule, now: dt.datetime) -> models.QuerySet:
     return (
         Sub.objects.filter(
             profile_id=rule.profile_id,
-            status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING],
             excluded_from_reclamation=False,
         )
+        .holding_seats()
         .exclude(role__iexact="owner")
-        .alias(seat_since=Coalesce("external_created_at", "first_seen_at"))
+        .alias(seat_since=seat_since())
         .filter(seat_since__lt=now - dt.timedelta(days=rule.grace_days))
     )
 
@@ -109,17 +112,21 @@ def justification_expression(
             )
         )
     if with_activity:
+        # Low usage and never used are the seat vocabulary's "inactive since": exactly the
+        # seats the dashboard counts as stale at this threshold (``SubscriptionQuerySet.stale``).
         member = Q(kind=Sub.Kind.MEMBER)
+        cutoff = now - dt.timedelta(days=days)
+        inactive = inactive_since_q(cutoff)
         if rule.include_never_active:
             whens.append(
                 When(
-                    member & Q(last_activity_at__isnull=True),
+                    member & Q(last_activity_at__isnull=True) & inactive,
                     then=Value(output(Justification.NEVER_USED)),
                 )
             )
         whens.append(
             When(
-                member & Q(last_activity_at__lt=now - dt.timedelta(days=days)),
+                member & Q(last_activity_at__isnull=False) & inactive,
                 then=Value(output(Justification.LOW_USAGE)),
             )
         )
@@ -150,53 +157,45 @@ def has_open_candidate() -> Exists:
 # -- what a seat would save --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Cost:
-    annual: Decimal
-    currency: str
-
-
 def entitlement_costs(profile_id: int | None, on: dt.date | None = None) -> dict[int, Cost]:
-    """Annual unit cost per software model, from the entitlements in force: the profile's own
-    entitlement wins over a global one, then the latest start. One query; entitlements are few,
-    so the costs then go into the SQL as constants instead of a correlated subquery per seat."""
-    rows = (
-        Entitlement.objects.in_force(on)
-        .filter(Q(profile_id=profile_id) | Q(profile__isnull=True))
-        .order_by(F("profile_id").asc(nulls_last=True), "-start_date", "-pk")
+    """Annual unit cost per software model for a seat of ``profile_id``: the money module's
+    one price (:func:`sam_saas.money.choose_price`), from the entitlements in force. One
+    query; entitlements are few, so the costs then go into the SQL as constants instead of a
+    correlated subquery per seat."""
+    rows = Entitlement.objects.in_force(on).filter(
+        Q(profile_id=profile_id) | Q(profile__isnull=True)
     )
-    costs: dict[int, Cost] = {}
-    for entitlement in rows:
-        costs.setdefault(
-            entitlement.software_model_id,
-            Cost(entitlement.annual_unit_cost, entitlement.currency),
-        )
-    return costs
+    return money.prices_by_model(rows, profile_id)
 
 
 def cost_expressions(costs: dict[int, Cost]) -> tuple:
-    """(annual cost, currency, known) as SQL expressions over a subscription's model."""
+    """(annual cost, currency, known) as SQL expressions over a subscription's model. A seat
+    excluded from cost saves nothing: its saving is a known zero."""
     decimal = models.DecimalField(max_digits=12, decimal_places=2)
+    excluded = Q(excluded_from_cost=True)
+    zero = Value(Decimal("0"), output_field=decimal)
     if not costs:
         return (
-            Value(Decimal("0"), output_field=decimal),
+            zero,
             Value("", output_field=models.CharField()),
-            Value(False, output_field=models.BooleanField()),
+            ExpressionWrapper(excluded, output_field=models.BooleanField()),
         )
     annual = Case(
+        When(excluded, then=zero),
         *[When(software_model_id=m, then=Value(c.annual)) for m, c in costs.items()],
-        default=Value(Decimal("0")),
+        default=zero,
         output_field=decimal,
     )
     currency = Case(
+        When(excluded, then=Value("")),
         *[When(software_model_id=m, then=Value(c.currency)) for m, c in costs.items()],
         default=Value(""),
         output_field=models.CharField(),
     )
-    # A CASE, not ``software_model_id IN (…)``: for a seat with no software model (an
-    # unrecognized identifier) the IN is NULL, and NULL breaks the NOT NULL column.
+    # A CASE, not ``excluded OR software_model_id IN (…)``: for a seat with no software
+    # model (an unrecognized identifier) the IN is NULL, and NULL breaks the NOT NULL column.
     known = Case(
-        When(software_model_id__in=list(costs), then=Value(True)),
+        When(excluded | Q(software_model_id__in=list(costs)), then=Value(True)),
         default=Value(False),
         output_field=models.BooleanField(),
     )
@@ -413,37 +412,3 @@ def raise_for(subscription_ids, now: dt.datetime | None = None) -> int:
                 only=ids,
             )
     return raised
-
-
-def run_identification_job(run: JobRun) -> None:
-    """The CANDIDATES job (daily after the refresh, "Identify candidates now" in the admin,
-    ``manage.py refresh --process candidates``): identify, then move the workflow on: expire
-    unanswered notifications, start Ready candidates raised by an earlier run, and queue again
-    reclaims whose task was lost."""
-    from sam_saas.services import jobs
-
-    from . import workflow
-
-    started = run.started_at or timezone.now()
-    jobs.report_progress(run, 5, "Identifying candidates")
-    result = identify()
-    jobs.report_progress(run, 70, "Expiring unanswered notifications")
-    expired = workflow.expire_awaiting_user()
-    jobs.report_progress(run, 85, "Starting Ready candidates")
-    advanced = workflow.advance_ready(before=started)
-    requeued = workflow.requeue_stranded()
-    run.warnings = [*run.warnings, *result.warnings]
-    if requeued:
-        run.warnings.append(f"Queued again {len(requeued)} reclaim(s) whose task was lost.")
-    jobs.add_counts(
-        run,
-        created=result.raised,
-        removed=result.closed,
-        updated=len(expired.done) + len(advanced.done),
-    )
-    jobs.report_progress(
-        run,
-        99,
-        f"{result.raised} raised, {result.closed} closed, {len(expired.done)} expired, "
-        f"{len(advanced.done)} started",
-    )

@@ -21,6 +21,8 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from sam_saas.connectors import provider_label
+
 from ..models import ReclamationCandidate
 from .transitions import transition
 
@@ -115,8 +117,6 @@ def answer_url(candidate: ReclamationCandidate, answer: str, days: int) -> str:
 
 
 def build_message(candidate: ReclamationCandidate) -> EmailMessage:
-    from .workflow import provider_label
-
     days = int((candidate.rule_snapshot or {}).get("days_before_reclaim", 7))
     context = {
         "candidate": candidate,

@@ -15,6 +15,8 @@ from decimal import Decimal
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from sam_saas.money import Totals
+
 from ..models import ReclamationRule
 from .identification import (
     activity_known,
@@ -33,13 +35,19 @@ class PreviewRow:
     is_rule_threshold: bool
     candidates: int = 0
     seats: int = 0
-    savings: dict[str, Decimal] = field(default_factory=dict)
-    unknown_cost: int = 0
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def savings(self) -> dict[str, Decimal]:
+        return self.totals.by_currency
+
+    @property
+    def unknown_cost(self) -> int:
+        return self.totals.unknown
 
     @property
     def savings_display(self) -> str:
-        parts = [f"{amount:,.2f} {currency}" for currency, amount in sorted(self.savings.items())]
-        return ", ".join(parts) or "0"
+        return self.totals.amounts("0")
 
 
 @dataclass
@@ -73,20 +81,22 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
 
     if aggregates:
         costs = entitlement_costs(rule.profile_id, timezone.localdate(now))
-        per_model = seats.order_by().values("software_model_id").annotate(**aggregates)
+        per_model = (
+            seats.order_by()
+            .values("software_model_id", "excluded_from_cost")
+            .annotate(**aggregates)
+        )
         for group in per_model:
-            cost = costs.get(group["software_model_id"])
+            # A seat excluded from cost saves nothing (a known zero, not an unknown cost).
+            excluded = group["excluded_from_cost"]
+            cost = None if excluded else costs.get(group["software_model_id"])
             for days in days_list:
                 flagged = group.get(f"seats_{days}") or 0
                 row = rows[days]
                 row.seats += flagged
                 row.candidates += group.get(f"new_{days}") or 0
-                if cost is None:
-                    row.unknown_cost += flagged
-                elif flagged:
-                    row.savings[cost.currency] = (
-                        row.savings.get(cost.currency, Decimal("0")) + cost.annual * flagged
-                    )
+                if not excluded:
+                    row.totals.add_cost(cost, flagged)
     message = (
         ""
         if with_activity

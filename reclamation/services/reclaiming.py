@@ -19,8 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sam_saas.connectors import ConnectorError, ReclaimOutcome, get_connector
-from sam_saas.models import JobRun, SoftwareSubscription
-from sam_saas.services import jobs
+from sam_saas.models import SoftwareSubscription
 
 from ..models import ReclamationCandidate
 from . import transitions
@@ -184,31 +183,3 @@ def _apply_outcome(candidate_id: int, outcome: ReclaimOutcome) -> str:
         hint=outcome.hint or "Fix the cause, then use “Reclaim now”, or close the candidate.",
     )
     return Outcome.ATTENTION
-
-
-def run_reclaim_job(run: JobRun) -> None:
-    """The RECLAIM job: reclaim, in this process, every unclaimed Awaiting Revocation candidate
-    of profiles with reclaiming on (of ``run.profile`` when set). A safety net for lost tasks
-    and the way to reclaim from the command line; the loop is over candidates, one API call
-    each."""
-    qs = ReclamationCandidate.objects.filter(
-        state=State.AWAITING_REVOCATION, profile__reclaim_enabled=True
-    ).filter(unclaimed())
-    if run.profile_id:
-        qs = qs.filter(profile_id=run.profile_id)
-    ids = list(qs.order_by("pk").values_list("pk", flat=True))
-    outcomes: dict[str, int] = {}
-    for index, candidate_id in enumerate(ids, start=1):
-        try:
-            outcome = reclaim(candidate_id, final_attempt=False)
-        except TransientReclaimError as exc:
-            outcome = "retry_later"
-            run.warnings.append(f"Candidate {candidate_id}: {exc} (retried by the next run)")
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        jobs.report_progress(run, 100 * index // len(ids), f"{index} of {len(ids)} candidates")
-    jobs.add_counts(
-        run,
-        fetched=len(ids),
-        removed=outcomes.get(Outcome.COMPLETE, 0),
-        updated=len(ids) - outcomes.get(Outcome.COMPLETE, 0),
-    )

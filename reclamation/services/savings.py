@@ -11,9 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import Case, Count, Sum, Value, When
+from django.db.models import Case, Count, Q, Sum, Value, When
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
+
+from sam_saas.money import Totals
 
 from ..models import OPEN_STATES, ReclamationCandidate
 from .workflow import provider_label
@@ -23,17 +25,22 @@ State = ReclamationCandidate.State
 
 @dataclass
 class Amounts:
+    """Candidates counted, and their savings per currency (:class:`sam_saas.money.Totals`)."""
+
     count: int = 0
-    by_currency: dict[str, Decimal] = field(default_factory=dict)
-    unknown: int = 0
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def by_currency(self) -> dict[str, Decimal]:
+        return self.totals.by_currency
+
+    @property
+    def unknown(self) -> int:
+        return self.totals.unknown
 
     @property
     def display(self) -> str:
-        parts = [f"{a:,.2f} {c}" for c, a in sorted(self.by_currency.items())]
-        text = ", ".join(parts) or "0"
-        if self.unknown:
-            text += f" (+ {self.unknown} seat{'s' if self.unknown != 1 else ''} of unknown cost)"
-        return text
+        return self.totals.display("0")
 
 
 @dataclass
@@ -41,6 +48,22 @@ class Savings:
     potential: Amounts
     freed: Amounts
     note: str
+
+
+def in_cost() -> Q:
+    """A candidate whose seat still counts in cost. A seat excluded from cost (by a rule
+    saved after the candidate was raised) saves nothing, whatever the candidate recorded."""
+    return ~Q(subscription__excluded_from_cost=True)
+
+
+def add_candidate_group(totals: Totals, row: dict) -> None:
+    """Add one grouped row of candidates (``n``, ``excluded`` of them excluded from cost,
+    ``total`` the others' savings, ``currency``, ``savings_known``) to ``totals``: the one
+    rule for summing candidates' savings, used here and by the licence position."""
+    if row["savings_known"]:
+        totals.add(row["currency"] or "", row["total"] or Decimal("0"))
+    else:
+        totals.unknown += row["n"] - row["excluded"]
 
 
 def savings_note(provider: str = "") -> str:
@@ -66,19 +89,17 @@ def savings_for(profile=None, rule=None) -> Savings:
         )
         .order_by()
         .values("freed", "currency", "savings_known")
-        .annotate(n=Count("pk"), total=Sum("potential_savings"))
+        .annotate(
+            n=Count("pk"),
+            total=Sum("potential_savings", filter=in_cost()),
+            excluded=Count("pk", filter=~in_cost()),
+        )
     )
     potential, freed = Amounts(), Amounts()
     for row in rows:
         amounts = freed if row["freed"] else potential
         amounts.count += row["n"]
-        if not row["savings_known"]:
-            amounts.unknown += row["n"]
-            continue
-        currency = row["currency"] or "?"
-        amounts.by_currency[currency] = amounts.by_currency.get(currency, Decimal("0")) + (
-            row["total"] or Decimal("0")
-        )
+        add_candidate_group(amounts.totals, row)
     provider = getattr(profile, "provider", "") or getattr(
         getattr(rule, "profile", None), "provider", ""
     )

@@ -18,9 +18,11 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from sam_saas.connectors import ConnectorError, get_connector
-from sam_saas.models import Provider, SoftwareSubscription
+from sam_saas import jobkinds
+from sam_saas.connectors import ConnectorError, get_connector, provider_label
+from sam_saas.models import SoftwareSubscription
 
+from ..kinds import RECLAIM_CANDIDATE
 from ..models import OPEN_STATES, ReclamationCandidate
 from . import decisions
 from .transitions import CLAIM_LEASE, transition
@@ -41,10 +43,6 @@ REJECTABLE = (State.AWAITING_APPROVAL,)
 RECLAIMABLE_NOW = (State.READY, State.ATTENTION_REQUIRED)
 CLOSABLE_BY_HAND = (State.READY, State.AWAITING_REVOCATION, State.ATTENTION_REQUIRED)
 SKIPPABLE = OPEN_STATES
-
-
-def provider_label(provider: str) -> str:
-    return dict(Provider.choices).get(provider) or provider.title() or "the vendor"
 
 
 def effect_text(provider: str) -> str:
@@ -119,12 +117,11 @@ def _queue_reclaims(ids: list[int]) -> None:
     """One reclaim task per candidate, once the transition is committed."""
     if not ids:
         return
-    from ..tasks import reclaim_candidate
 
     def send():
         for pk in ids:
             try:
-                reclaim_candidate.delay(pk)
+                jobkinds.send(RECLAIM_CANDIDATE, pk)
             except Exception:
                 # Without a broker the task runs inline (and may raise its retry); it must not
                 # fail the request that approved. The candidate stays Awaiting Revocation and
@@ -310,10 +307,11 @@ def mark_reclaimed(candidate_ids: list[int]) -> int:
     """The candidates' subscriptions stop holding a seat."""
     if not candidate_ids:
         return 0
-    return Sub.objects.filter(
-        reclamation_candidates__pk__in=candidate_ids,
-        status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING],
-    ).update(status=Sub.Status.RECLAIMED)
+    return (
+        Sub.objects.holding_seats()
+        .filter(reclamation_candidates__pk__in=candidate_ids)
+        .update(status=Sub.Status.RECLAIMED)
+    )
 
 
 # -- the seat holder's answer ------------------------------------------------------------------

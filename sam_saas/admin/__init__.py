@@ -5,6 +5,7 @@ from . import (  # noqa: F401
     catalog,
     connections,
     entitlements,
+    groups,
     jobs,
     people,
     positions,

@@ -76,18 +76,18 @@ def rule_in_force(rule, now=None) -> bool:
 class LastActivityFilter(admin.SimpleListFilter):
     """Last-activity buckets (0–30 … over 120 days, never) and "stale": past the profile's
     reclamation-rule threshold. The dashboard's activity chart links here, and counts with the
-    same conditions (``services.positions.activity_q``)."""
+    same conditions (``models.subscriptions.activity_q``)."""
 
     title = "last activity"
     parameter_name = "activity"
 
     def lookups(self, request, model_admin):
-        from ..services.positions import ACTIVITY_CHOICES
+        from ..models.subscriptions import ACTIVITY_CHOICES
 
         return ACTIVITY_CHOICES
 
     def queryset(self, request, queryset):
-        from ..services.positions import ACTIVITY_CHOICES, activity_q
+        from ..models.subscriptions import ACTIVITY_CHOICES, activity_q
 
         value = self.value()
         if value is None:

@@ -9,7 +9,8 @@ from .pagination import BoundedCountMixin
 
 @admin.register(JobRun)
 class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
-    """Nobody adds or edits a run: the jobs write them. Superusers may delete old ones."""
+    """Nobody adds, edits or deletes a run, superusers included: the jobs write them, and old
+    ones are removed only by ``manage.py prune_job_runs`` (run daily by beat)."""
 
     export_report = "job-runs"
     change_form_template = "admin/sam_saas/jobrun/change_form.html"
@@ -32,10 +33,10 @@ class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
     )
     list_filter = ("status", "kind", "trigger", "profile")
     list_select_related = ("profile",)
-    search_fields = ("error_class", "error_message", "task_id", "profile__name")
+    search_fields = ("error_class", "error_message", "profile__name")
     date_hierarchy = "queued_at"
     fieldsets = (
-        (None, {"fields": ("kind", "profile", "trigger", "status", "task_id")}),
+        (None, {"fields": ("kind", "profile", "trigger", "status")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),
         (
             "Counters",
@@ -73,4 +74,4 @@ class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        return False

@@ -6,8 +6,8 @@ from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
 
 from ..models import JobRun, LicencePositionSnapshot
+from ..money import format_amount
 from ..services import jobs
-from ..services.positions import cents
 from .export import ExportCsvMixin
 from .filters import SoftwareModelListFilter
 
@@ -17,10 +17,8 @@ FREED_NOTE = (
 )
 
 
-def _money(amount, currency, unknown="unknown"):
-    if amount is None:
-        return unknown
-    return f"{cents(amount):,.2f} {currency}".strip()
+def _money(amount, currency):
+    return format_amount(amount, currency)
 
 
 @admin.register(LicencePositionSnapshot)

@@ -10,7 +10,13 @@ from django.utils.html import format_html, format_html_join
 from django.views.decorators.http import require_POST
 
 from ..connectors import ConnectorError, get_connector
-from ..models import IntegrationProfile, JobRun, Process
+from ..models import (
+    IntegrationProfile,
+    JobRun,
+    Process,
+    ProfileValidation,
+    SoftwareSubscription,
+)
 from ..services import lifecycle, profile_actions
 
 method_decorator_post = method_decorator(require_POST)
@@ -110,6 +116,17 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
     @admin.action(description="Publish", permissions=["change"])
     def publish(self, request, queryset):
         _report(self, request, "Published", profile_actions.publish_profiles(queryset))
+
+    def get_deleted_objects(self, objs, request):
+        """Removing a profile takes its seats and job results with it: a SAM manager's
+        explicit decision about the whole profile, although neither can be deleted one by one
+        (their admins refuse every delete)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        owned = {
+            str(model._meta.verbose_name)
+            for model in (JobRun, SoftwareSubscription, ProfileValidation)
+        }
+        return deleted, model_count, perms_needed - owned, protected
 
     # -- lifecycle buttons on the profile page ---------------------------------------------
 

@@ -9,7 +9,7 @@ PRODUCT_NAME = "SaaS License Management"
 admin.site.site_header = PRODUCT_NAME
 admin.site.site_title = PRODUCT_NAME
 admin.site.index_title = PRODUCT_NAME
-# The index links the overview dashboard first (sam_saas.reports.views.dashboard).
+# The index links the overview dashboard first (sam_saas.views.dashboard).
 admin.site.index_template = "sam_saas/admin/index.html"
 # Five failed sign-ins lock a username from one address for 15 minutes (sam_saas.security);
 # the form says so instead of "wrong password".

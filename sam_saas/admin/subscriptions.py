@@ -196,3 +196,8 @@ class SoftwareSubscriptionAdmin(
     def has_add_permission(self, request):
         # Seats are created by the downloads only.
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        # Seats come from the vendor: the download marks vanished ones removed, and a removed
+        # seat is the record of what the vendor held. Nobody deletes one by hand.
+        return False

@@ -77,12 +77,12 @@ class SubscriptionIdentifier(models.Model):
     def map_to(self, software_model) -> int:
         """Map this identifier to ``software_model`` and re-point its subscriptions in one
         UPDATE (except those whose model was set by hand). Returns the number re-pointed."""
-        from .subscriptions import SoftwareSubscription
-
         with transaction.atomic():
             type(self).objects.filter(pk=self.pk).update(software_model=software_model)
             self.software_model = software_model
-            # A model set by hand on a seat stays until "Return to automatic".
-            return SoftwareSubscription.objects.filter(
-                identifier_id=self.pk, software_model_set_at__isnull=True
-            ).update(software_model=software_model)
+            # A model set by hand on a seat stays until "Return to automatic". The reverse
+            # relation, so this module need not import the subscriptions module (which
+            # imports this one).
+            return self.subscriptions.filter(software_model_set_at__isnull=True).update(
+                software_model=software_model
+            )

@@ -7,13 +7,20 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
+from .. import money
 from .catalog import SoftwareModel
 from .profiles import IntegrationProfile
 
 
+def in_force_on(start_date: dt.date, end_date: dt.date | None, on: dt.date) -> bool:
+    """The one definition of "in force": started by ``on``, and not past its end date.
+    :meth:`EntitlementQuerySet.in_force` is the same condition in SQL."""
+    return start_date <= on and (end_date is None or end_date >= on)
+
+
 class EntitlementQuerySet(models.QuerySet):
     def in_force(self, on: dt.date | None = None):
-        """Entitlements that count on ``on``: started, and not past their end date."""
+        """Entitlements that count on ``on`` (:func:`in_force_on`, in SQL)."""
         on = on or timezone.localdate()
         return self.filter(start_date__lte=on).filter(
             models.Q(end_date__isnull=True) | models.Q(end_date__gte=on)
@@ -80,4 +87,8 @@ class Entitlement(models.Model):
     @property
     def annual_unit_cost(self) -> Decimal:
         """Unit cost per year, so monthly and annual contracts compare."""
-        return self.unit_cost * 12 if self.period == self.Period.MONTHLY else self.unit_cost
+        return money.annual_unit_cost(self.unit_cost, self.period)
+
+    def is_in_force(self, on: dt.date | None = None) -> bool:
+        """Whether this entitlement counts on ``on``: the row-level twin of ``in_force()``."""
+        return in_force_on(self.start_date, self.end_date, on or timezone.localdate())

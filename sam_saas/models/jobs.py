@@ -3,6 +3,7 @@
 from django.db import models
 from django.utils import timezone
 
+from .. import jobkinds
 from .profiles import IntegrationProfile
 
 
@@ -14,10 +15,11 @@ class JobRun(models.Model):
     which is what keeps two refreshes of one profile from ever running at once."""
 
     class Kind(models.TextChoices):
+        """The core's own kinds. Other apps register theirs (``sam_saas.jobkinds``); the
+        field's choices are the registry's, so adding a kind needs no migration."""
+
         DOWNLOAD = "download", "Refresh subscriptions"
         ACTIVITY = "activity", "Refresh activity"
-        CANDIDATES = "candidates", "Identify reclamation candidates"
-        RECLAIM = "reclaim", "Reclaim subscriptions"
         RECONCILE = "reconcile", "Reconcile"
         VALIDATE = "validate", "Validate connection"
 
@@ -42,7 +44,7 @@ class JobRun(models.Model):
         related_name="job_runs",
         help_text="Empty for global jobs.",
     )
-    kind = models.CharField(max_length=20, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=jobkinds.choices)
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.MANUAL)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     queued_at = models.DateTimeField(default=timezone.now)
@@ -61,7 +63,6 @@ class JobRun(models.Model):
     error_message = models.TextField(blank=True)
     hint = models.TextField("troubleshooting hint", blank=True)
     warnings = models.JSONField(default=list, blank=True)
-    task_id = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-queued_at", "-id"]

@@ -1,19 +1,133 @@
 """Software subscriptions: one seat held by one identity in one profile."""
 
+import datetime as dt
+
 from django.db import models
-from django.db.models.functions import Lower
+from django.db.models import Case, Q, Value, When
+from django.db.models.functions import Coalesce, Lower
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
+from .. import extensions
+from ..extensions import StaleThresholds
 from .catalog import SoftwareModel, SubscriptionIdentifier
 from .people import Person
 from .profiles import IntegrationProfile
 
+# Last-activity buckets, shared by the dashboard chart, the subscription admin's "last activity"
+# filter and the report FilterSet, so a bar's count and the list it links to always agree.
+ACTIVITY_BUCKETS = (
+    ("0-30", "0–30 days"),
+    ("30-60", "30–60 days"),
+    ("60-90", "60–90 days"),
+    ("90-120", "90–120 days"),
+    ("120+", "over 120 days"),
+    ("never", "never active"),
+)
+STALE = "stale"
+ACTIVITY_CHOICES = (*ACTIVITY_BUCKETS, (STALE, "stale (past the rule threshold)"))
+NOTHING = Q(pk__in=[])
+
+
+def holding_q() -> Q:
+    """A seat held at the vendor: an active member or a pending invitation."""
+    return Q(status__in=SoftwareSubscription.HOLDING)
+
+
+def assigned_q() -> Q:
+    """An assigned seat as the licence position counts it: active, not excluded from cost."""
+    return Q(status=SoftwareSubscription.Status.ACTIVE, excluded_from_cost=False)
+
+
+def pending_q() -> Q:
+    """A pending invitation as the licence position counts it: not excluded from cost."""
+    return Q(status=SoftwareSubscription.Status.PENDING, excluded_from_cost=False)
+
+
+def seat_since():
+    """When the seat began: the vendor's creation date, else when we first saw it."""
+    return Coalesce("external_created_at", "first_seen_at")
+
+
+def stale_cutoff(now: dt.datetime, thresholds: StaleThresholds):
+    """The moment before which a seat's last activity makes it stale, per profile, as SQL."""
+    default = Value(now - dt.timedelta(days=thresholds.default_days), models.DateTimeField())
+    special = {p: d for p, d in thresholds.per_profile.items() if d != thresholds.default_days}
+    if not special:
+        return default
+    return Case(
+        *[
+            When(profile_id=p, then=Value(now - dt.timedelta(days=d), models.DateTimeField()))
+            for p, d in sorted(special.items())
+        ],
+        default=default,
+        output_field=models.DateTimeField(),
+    )
+
+
+def inactive_since_q(cutoff) -> Q:
+    """Inactive since before ``cutoff`` (a datetime or SQL): last active before it, or never
+    active and begun before it. The one definition of "stale" (with the threshold's cutoff)
+    and of the rule's low-usage and never-used seats."""
+    return Q(last_activity_at__lt=cutoff) | (
+        Q(last_activity_at__isnull=True) & Q(LessThan(seat_since(), cutoff))
+    )
+
+
+def stale_q(now: dt.datetime, thresholds: StaleThresholds | None = None) -> Q:
+    """A member seat past its profile's inactivity threshold (:func:`inactive_since_q`).
+    Matches nothing when no installed app defines the threshold."""
+    thresholds = thresholds or extensions.stale_thresholds()
+    if thresholds is None:
+        return NOTHING
+    return Q(kind=SoftwareSubscription.Kind.MEMBER) & inactive_since_q(
+        stale_cutoff(now, thresholds)
+    )
+
+
+def activity_q(bucket: str, now: dt.datetime, thresholds: StaleThresholds | None = None) -> Q:
+    """The condition of one last-activity bucket (see ``ACTIVITY_CHOICES``). The buckets
+    do not overlap and, with "never", cover every seat."""
+    if bucket == STALE:
+        return stale_q(now, thresholds)
+    if bucket == "never":
+        return Q(last_activity_at__isnull=True)
+    if bucket == "120+":
+        return Q(last_activity_at__lt=now - dt.timedelta(days=120))
+    low, high = (int(part) for part in bucket.split("-"))
+    condition = Q(last_activity_at__gte=now - dt.timedelta(days=high))
+    if low:
+        condition &= Q(last_activity_at__lt=now - dt.timedelta(days=low))
+    return condition
+
 
 class SubscriptionQuerySet(models.QuerySet):
+    """The seat vocabulary, each term defined once: every page, rule and report uses these."""
+
     def holding_seats(self):
-        return self.filter(
-            status__in=[SoftwareSubscription.Status.ACTIVE, SoftwareSubscription.Status.PENDING]
-        )
+        return self.filter(holding_q())
+
+    def assigned(self):
+        return self.filter(assigned_q())
+
+    def pending_invitations(self):
+        return self.filter(pending_q())
+
+    def never_active(self):
+        return self.filter(last_activity_at__isnull=True)
+
+    def in_activity_bucket(self, bucket: str, now: dt.datetime | None = None):
+        return self.filter(activity_q(bucket, now or timezone.now()))
+
+    def stale(self, now: dt.datetime | None = None, thresholds: StaleThresholds | None = None):
+        """Assigned member seats past their profile's inactivity threshold: the dashboard's
+        "stale seats" and the licence position's "stale" column."""
+        return self.filter(assigned_q() & stale_q(now or timezone.now(), thresholds))
+
+    def counted(self):
+        """Seats of published profiles: the only ones that count in money, positions and the
+        dashboard (a draft profile's seats are not yet trusted)."""
+        return self.filter(profile__status=IntegrationProfile.Status.PUBLISHED)
 
 
 class KeepDecision(models.TextChoices):
@@ -52,6 +166,8 @@ class SoftwareSubscription(models.Model):
         PENDING = "pending", "Pending"
         REMOVED = "removed", "Removed"
         RECLAIMED = "reclaimed", "Reclaimed"
+
+    HOLDING = (Status.ACTIVE, Status.PENDING)  # the statuses that hold a seat at the vendor
 
     profile = models.ForeignKey(
         IntegrationProfile, on_delete=models.CASCADE, related_name="subscriptions"
@@ -171,7 +287,7 @@ class SoftwareSubscription(models.Model):
             models.Index(Lower("user_principal_name"), name="sam_sub_upn_ci_idx"),
             # The changelist's default order (profile, e-mail) and its role filter's choices
             # (a loose index scan); e-mail and name search use trigram indexes that only
-            # PostgreSQL has, created in migration 0007.
+            # PostgreSQL has, created in migration 0008.
             models.Index(fields=["profile", "user_principal_name"], name="sam_sub_profile_upn_idx"),
             models.Index(fields=["role"], name="sam_sub_role_idx"),
         ]
@@ -219,7 +335,7 @@ class SoftwareSubscription(models.Model):
 
     @staticmethod
     def last_seen_expression():
-        """"Last seen" in SQL; :attr:`last_seen` is the same rule for one loaded seat.
+        """ "Last seen" in SQL; :attr:`last_seen` is the same rule for one loaded seat.
 
         A seat still held was seen in the profile's last complete listing, kept once on the
         profile (``last_listed_at``) so that an unchanged download writes nothing per seat;
@@ -242,4 +358,4 @@ class SoftwareSubscription(models.Model):
 
     @property
     def holds_seat(self) -> bool:
-        return self.status in (self.Status.ACTIVE, self.Status.PENDING)
+        return self.status in self.HOLDING

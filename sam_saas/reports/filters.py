@@ -9,15 +9,14 @@ skips invalid fields and ignores unknown ones, which would turn a typo into a fu
 from __future__ import annotations
 
 import datetime as dt
-import functools
 
 import django_filters
 from django import forms
-from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.utils import timezone
 
+from .. import jobkinds
 from ..models import (
     Entitlement,
     IntegrationProfile,
@@ -28,7 +27,7 @@ from ..models import (
     SoftwareSubscription,
     SubscriptionIdentifier,
 )
-from ..services.positions import ACTIVITY_CHOICES, activity_q
+from ..models.subscriptions import ACTIVITY_CHOICES, activity_q
 
 TRUE_VALUES = ("true", "yes", "1")
 FALSE_VALUES = ("false", "no", "0")
@@ -57,7 +56,9 @@ class IntegerFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
 
-def _search(fields):
+def search(fields):
+    """A filter method matching ``value`` in any of ``fields`` (case-insensitive)."""
+
     def search(queryset, name, value):
         condition = Q()
         for field in fields:
@@ -90,7 +91,7 @@ class SubscriptionFilterSet(ReportFilterSet):
         method="filter_inactive_days", min_value=0, label="inactive for at least (days)"
     )
     q = django_filters.CharFilter(
-        method=_search(
+        method=search(
             [
                 "user_principal_name",
                 "user_name",
@@ -118,7 +119,7 @@ class IdentifierFilterSet(ReportFilterSet):
     recognized = BooleanFilter(field_name="software_model", lookup_expr="isnull", exclude=True)
     software_model = django_filters.ModelMultipleChoiceFilter(queryset=SoftwareModel.objects.all())
     q = django_filters.CharFilter(
-        method=_search(["value", "software_model__product", "software_model__edition"]),
+        method=search(["value", "software_model__product", "software_model__edition"]),
         label="search",
     )
 
@@ -128,14 +129,14 @@ class IdentifierFilterSet(ReportFilterSet):
 
 
 class JobRunFilterSet(ReportFilterSet):
-    kind = django_filters.MultipleChoiceFilter(choices=JobRun.Kind.choices)
+    kind = django_filters.MultipleChoiceFilter(choices=jobkinds.choices)
     status = django_filters.MultipleChoiceFilter(choices=JobRun.Status.choices)
     trigger = django_filters.MultipleChoiceFilter(choices=JobRun.Trigger.choices)
     profile = django_filters.ModelMultipleChoiceFilter(queryset=IntegrationProfile.objects.all())
     queued_after = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="gte")
     queued_before = django_filters.IsoDateTimeFilter(field_name="queued_at", lookup_expr="lt")
     q = django_filters.CharFilter(
-        method=_search(["error_class", "error_message", "task_id", "profile__name"]),
+        method=search(["error_class", "error_message", "profile__name"]),
         label="search",
     )
 
@@ -168,7 +169,7 @@ class PersonFilterSet(ReportFilterSet):
     department = django_filters.CharFilter(lookup_expr="iexact")
     cost_center = django_filters.CharFilter(lookup_expr="iexact")
     q = django_filters.CharFilter(
-        method=_search(["email", "name", "department", "cost_center"]), label="search"
+        method=search(["email", "name", "department", "cost_center"]), label="search"
     )
 
     class Meta:
@@ -196,45 +197,3 @@ class LicencePositionFilterSet(ReportFilterSet):
             return queryset
         latest = LicencePositionSnapshot.objects.order_by("-date").values("date")[:1]
         return queryset.filter(date=latest)
-
-
-@functools.cache
-def candidate_filterset():
-    """Built on first use: the reclamation app is optional for sam_saas."""
-    from reclamation.models import OPEN_STATES, ReclamationCandidate, ReclamationRule
-
-    class CandidateFilterSet(ReportFilterSet):
-        state = django_filters.MultipleChoiceFilter(choices=ReclamationCandidate.State.choices)
-        open = BooleanFilter(method="filter_open", label="open (not closed)")
-        justification = django_filters.MultipleChoiceFilter(
-            choices=ReclamationCandidate.Justification.choices
-        )
-        profile = django_filters.ModelMultipleChoiceFilter(
-            queryset=IntegrationProfile.objects.all()
-        )
-        rule = django_filters.ModelMultipleChoiceFilter(queryset=ReclamationRule.objects.all())
-        department = django_filters.CharFilter(lookup_expr="iexact")
-        cost_center = django_filters.CharFilter(lookup_expr="iexact")
-        savings_known = BooleanFilter()
-        raised_from = django_filters.DateFilter(field_name="created_at", lookup_expr="date__gte")
-        raised_to = django_filters.DateFilter(field_name="created_at", lookup_expr="date__lte")
-        closed_from = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__gte")
-        closed_to = django_filters.DateFilter(field_name="closed_at", lookup_expr="date__lte")
-        q = django_filters.CharFilter(
-            method=_search(["user_principal_name", "user_name", "department", "profile_name"]),
-            label="search",
-        )
-
-        class Meta:
-            model = ReclamationCandidate
-            fields = []
-
-        def filter_open(self, queryset, name, value):
-            condition = Q(state__in=OPEN_STATES)
-            return queryset.filter(condition) if value else queryset.exclude(condition)
-
-    return CandidateFilterSet
-
-
-def reclamation_installed() -> bool:
-    return apps.is_installed("reclamation")

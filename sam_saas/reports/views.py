@@ -71,35 +71,3 @@ def report_index(request):
 
 report_csv_view = admin.site.admin_view(report_csv)
 report_index_view = admin.site.admin_view(report_index)
-
-
-DASHBOARD_PERMISSION = "sam_saas.view_softwaresubscription"
-
-
-def dashboard(request):
-    """The overview dashboard (linked first from the admin index)."""
-    from ..services import dashboard as dashboard_service
-
-    user = request.user
-    if not (
-        user.has_perm(DASHBOARD_PERMISSION) or user.has_perm("sam_saas.change_softwaresubscription")
-    ):
-        raise PermissionDenied
-    headroom = None
-    raw = request.GET.get("headroom")
-    if raw not in (None, ""):
-        try:
-            headroom = int(raw)
-        except ValueError:
-            return HttpResponseBadRequest("headroom must be a whole percentage from 0 to 100.\n")
-        if not 0 <= headroom <= 100:
-            return HttpResponseBadRequest("headroom must be a whole percentage from 0 to 100.\n")
-    context = {
-        **admin.site.each_context(request),
-        "title": "Overview",
-        "dashboard": dashboard_service.build(user, headroom_percent=headroom),
-    }
-    return TemplateResponse(request, "sam_saas/dashboard.html", context)
-
-
-dashboard_view = admin.site.admin_view(dashboard)

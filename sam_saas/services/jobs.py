@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable
 from contextlib import contextmanager, suppress
 
 from django.conf import settings
@@ -18,12 +17,10 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from .. import jobkinds
 from ..models import IntegrationProfile, JobRun
 
 logger = logging.getLogger(__name__)
-
-JobHandler = Callable[[JobRun], None]
-_handlers: dict[str, JobHandler] = {}
 
 
 class JobAlreadyOpen(Exception):
@@ -32,30 +29,6 @@ class JobAlreadyOpen(Exception):
     def __init__(self, existing: JobRun | None):
         self.existing = existing
         super().__init__(f"Already queued or running: {existing}")
-
-
-def register_handler(kind: str, handler: JobHandler) -> None:
-    """Apps plug in what a job kind does (the reclamation app registers candidate
-    identification, for example), keeping this module free of their imports."""
-    _handlers[kind] = handler
-
-
-class NoHandler(LookupError):
-    """A run of a kind that no installed app handles (its app was removed from
-    INSTALLED_APPS while runs of it were still queued, or a typo in a beat entry)."""
-
-    hint = "Add the app that owns this job kind to INSTALLED_APPS, or delete the queued run."
-
-    def __init__(self, kind: str):
-        self.kind = kind
-        super().__init__(f"No app handles job kind {kind!r}.")
-
-
-def handler_for(kind: str) -> JobHandler:
-    try:
-        return _handlers[kind]
-    except KeyError:
-        raise NoHandler(kind) from None
 
 
 def _open_run(profile: IntegrationProfile | None, kind: str) -> JobRun | None:
@@ -113,7 +86,9 @@ def fail_if_abandoned(run: JobRun | None) -> bool:
 def create_run(profile: IntegrationProfile | None, kind: str, trigger: str) -> JobRun:
     """Insert a queued run. The partial unique constraint turns a race between two
     dispatchers (or a double click) into :class:`JobAlreadyOpen` instead of a second run;
-    an abandoned open run is closed first."""
+    an abandoned open run is closed first. A kind no installed app handles is refused with
+    :class:`~sam_saas.jobkinds.NoHandler` before anything is stored."""
+    jobkinds.get(kind)
     for attempt in range(2):
         try:
             with transaction.atomic():
@@ -137,13 +112,11 @@ def enqueue(profile: IntegrationProfile | None, kind: str, trigger: str) -> JobR
     no broker is configured). Raises :class:`JobAlreadyOpen` when one is already open. When
     the broker cannot be reached the run is marked failed with a hint at once, instead of
     staying queued and blocking its profile."""
-    from ..tasks import run_job
-
     run = create_run(profile, kind, trigger)
 
     def hand_over():
         try:
-            run_job.delay(run.pk)
+            jobkinds.send(jobkinds.RUN_JOB, run.pk)
         except (KombuOperationalError, ConnectionError, OSError) as exc:
             logger.error("could not queue job %s: %s", run.pk, exc)
             JobRun.objects.filter(pk=run.pk, status=JobRun.Status.QUEUED).update(
@@ -263,7 +236,7 @@ def execute(run_id: int, *, redelivered: bool = False) -> JobRun | None:
         logger.info("job %s is not queued any more; nothing to do", run_id)
         return None
     with recording(run):
-        handler_for(run.kind)(run)
+        jobkinds.handler_for(run.kind)(run)
     return run
 
 
@@ -320,9 +293,3 @@ def run_validate(run: JobRun) -> None:
             f"{first['detail']}",
             hint=first["hint"],
         )
-
-
-def register_core_handlers() -> None:
-    register_handler(JobRun.Kind.DOWNLOAD, run_download)
-    register_handler(JobRun.Kind.ACTIVITY, run_activity)
-    register_handler(JobRun.Kind.VALIDATE, run_validate)

@@ -1,19 +1,26 @@
-"""Licence position: rights purchased against seats in use, per software model and profile.
+"""Licence position: rights purchased against seats in use, per software model and profile,
+and reconciliation, which stores it as dated snapshots.
 
-Computed in a fixed number of grouped queries whatever the number of seats (Ralph's used/free
-counts in querysets): one over the entitlements in force, one over the seats, one over the
-reclamation candidates, one for the rules' thresholds. Money is Decimal and is kept per
-currency; amounts in different currencies are never added.
+Computed in a fixed number of grouped queries whatever the number of seats (used/free counts
+in querysets, as Ralph, the Django asset manager, does): one over the entitlements in force, one
+over the seats, one over the savings figures an app registers (reclamation: its candidates),
+one for the stale thresholds. Money goes through :mod:`sam_saas.money`: one price per seat,
+amounts per currency, never added across currencies.
 
 Scopes. The *all profiles* position of a software model counts every entitlement in force for
-it and every seat in every profile: that is the contract's position. A profile's position
-counts the entitlements assigned to that profile; when it has none but the model has shared
-entitlements (no profile), it is "covered by a shared entitlement" and its shortfall is judged
-in the all-profiles position.
+it and every seat in every published profile: that is the contract's position. A profile's
+position counts the entitlements assigned to that profile; when it has none but the model has
+shared entitlements (no profile), it is "covered by a shared entitlement" and its shortfall is
+judged in the all-profiles position. Draft profiles' seats count nowhere.
 
-Seats. Assigned: active members not excluded from cost. Pending: invitations not excluded from
-cost (they hold seats). Stale: assigned seats with no activity for longer than the profile's
-reclamation-rule threshold, or never active and older than it.
+Seats. Assigned, pending and stale are the subscription queryset's definitions
+(:meth:`~sam_saas.models.subscriptions.SubscriptionQuerySet.assigned`, ``pending_invitations``,
+``stale``).
+
+Reconciliation (the RECONCILE job: weekly beat, "Reconcile now" on the entitlements and
+positions lists, ``manage.py refresh --process reconcile``) runs :func:`run_reconcile_job`.
+Running it twice on one day replaces that day's snapshot, so a re-run after fixing an
+entitlement corrects the trend instead of doubling it.
 """
 
 from __future__ import annotations
@@ -21,123 +28,30 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
-from django.apps import apps
-from django.db import models
-from django.db.models import Case, Count, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
+from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
-from ..models import Entitlement, LicencePositionSnapshot, SoftwareSubscription
+from .. import extensions, money
+from ..extensions import StaleThresholds
+from ..models import (
+    Entitlement,
+    IntegrationProfile,
+    JobRun,
+    LicencePositionSnapshot,
+    SoftwareSubscription,
+)
+from ..models.subscriptions import ACTIVITY_BUCKETS, activity_q, assigned_q, pending_q, stale_q
+from ..money import ZERO, Cost, Totals
+from . import jobs
 
 Sub = SoftwareSubscription
 PositionStatus = LicencePositionSnapshot.Status
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-DEFAULT_STALE_DAYS = 60  # ReclamationRule.inactivity_days' default
-
-# Last-activity buckets, shared by the dashboard chart, the subscription admin's "last activity"
-# filter and the report FilterSet, so a bar's count and the list it links to always agree.
-ACTIVITY_BUCKETS = (
-    ("0-30", "0–30 days"),
-    ("30-60", "30–60 days"),
-    ("60-90", "60–90 days"),
-    ("90-120", "90–120 days"),
-    ("120+", "over 120 days"),
-    ("never", "never active"),
-)
-STALE = "stale"
-ACTIVITY_CHOICES = (*ACTIVITY_BUCKETS, (STALE, "stale (past the rule threshold)"))
-
-
-def cents(amount: Decimal | None) -> Decimal | None:
-    return None if amount is None else amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def money_display(by_currency: dict[str, Decimal], empty: str = "0") -> str:
-    """``1,200.00 EUR, 300.00 USD``: one amount per currency, never a sum across them."""
-    parts = [f"{cents(a):,.2f} {c}".strip() for c, a in sorted(by_currency.items()) if c]
-    return ", ".join(parts) or empty
-
-
-def add_money(target: dict[str, Decimal], currency: str, amount: Decimal | None) -> None:
-    if amount is None:
-        return
-    target[currency] = target.get(currency, ZERO) + amount
-
-
-# -- seat conditions ----------------------------------------------------------------------------
-
-
-def rule_thresholds() -> dict[int, int]:
-    """Days of inactivity after which a seat is stale, per profile (its reclamation rule)."""
-    if not apps.is_installed("reclamation"):
-        return {}
-    rule_model = apps.get_model("reclamation", "ReclamationRule")
-    return dict(
-        rule_model.objects.filter(profile__isnull=False).values_list(
-            "profile_id", "inactivity_days"
-        )
-    )
-
-
-def stale_cutoff(now: dt.datetime, thresholds: dict[int, int]):
-    """The moment before which a seat's last activity makes it stale, per profile, as SQL."""
-    default = Value(now - dt.timedelta(days=DEFAULT_STALE_DAYS), models.DateTimeField())
-    special = {p: d for p, d in thresholds.items() if d != DEFAULT_STALE_DAYS}
-    if not special:
-        return default
-    return Case(
-        *[
-            When(profile_id=p, then=Value(now - dt.timedelta(days=d), models.DateTimeField()))
-            for p, d in sorted(special.items())
-        ],
-        default=default,
-        output_field=models.DateTimeField(),
-    )
-
-
-def stale_q(now: dt.datetime, thresholds: dict[int, int] | None = None) -> Q:
-    """Seats past their profile's threshold: last active before the cutoff, or never active
-    and created (at the vendor, else first seen) before it."""
-    cutoff = stale_cutoff(now, rule_thresholds() if thresholds is None else thresholds)
-    created = Coalesce("external_created_at", "first_seen_at")
-    return Q(last_activity_at__lt=cutoff) | (
-        Q(last_activity_at__isnull=True) & Q(LessThan(created, cutoff))
-    )
-
-
-def activity_q(bucket: str, now: dt.datetime, thresholds: dict[int, int] | None = None) -> Q:
-    """The condition of one last-activity bucket (see ``ACTIVITY_CHOICES``). The buckets
-    do not overlap and, with "never", cover every seat."""
-    if bucket == STALE:
-        return stale_q(now, thresholds)
-    if bucket == "never":
-        return Q(last_activity_at__isnull=True)
-    if bucket == "120+":
-        return Q(last_activity_at__lt=now - dt.timedelta(days=120))
-    low, high = (int(part) for part in bucket.split("-"))
-    condition = Q(last_activity_at__gte=now - dt.timedelta(days=high))
-    if low:
-        condition &= Q(last_activity_at__lt=now - dt.timedelta(days=low))
-    return condition
-
-
-ASSIGNED_Q = Q(status=Sub.Status.ACTIVE, excluded_from_cost=False)
-PENDING_Q = Q(status=Sub.Status.PENDING, excluded_from_cost=False)
 
 
 # -- the computation ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Cost:
-    """The annual cost of one seat, in one currency."""
-
-    annual: Decimal
-    currency: str
 
 
 @dataclass(frozen=True)
@@ -156,8 +70,7 @@ class EntitlementRow:
 
     @property
     def annual_unit_cost(self) -> Decimal:
-        monthly = self.period == Entitlement.Period.MONTHLY
-        return self.unit_cost * 12 if monthly else self.unit_cost
+        return money.annual_unit_cost(self.unit_cost, self.period)
 
     @property
     def annual_cost(self) -> Decimal:
@@ -188,41 +101,45 @@ class SeatCounts:
 
 
 @dataclass
-class CandidateTotals:
-    """Open candidates (potential savings) and candidates closed complete this year (freed
-    seats). Amounts per currency; candidates of unknown cost are counted apart."""
+class SavingsTotals:
+    """What reclaiming can save (open candidates) and has freed (seats reclaimed this year),
+    as the app registered with :func:`sam_saas.extensions.register_savings_source` reports
+    it. Amounts per currency; candidates of unknown cost are counted apart (``unknown``)."""
 
     open: int = 0
     open_in_use: int = 0
-    potential: dict[str, Decimal] = field(default_factory=dict)
-    unknown: int = 0
+    potential: Totals = field(default_factory=Totals)
     freed: int = 0
-    freed_value: dict[str, Decimal] = field(default_factory=dict)
-    freed_unknown: int = 0
+    freed_value: Totals = field(default_factory=Totals)
 
-    def add(self, other: CandidateTotals) -> None:
+    @property
+    def unknown(self) -> int:
+        return self.potential.unknown
+
+    @property
+    def freed_unknown(self) -> int:
+        return self.freed_value.unknown
+
+    def add(self, other: SavingsTotals) -> None:
         self.open += other.open
         self.open_in_use += other.open_in_use
-        self.unknown += other.unknown
         self.freed += other.freed
-        self.freed_unknown += other.freed_unknown
-        for currency, amount in other.potential.items():
-            add_money(self.potential, currency, amount)
-        for currency, amount in other.freed_value.items():
-            add_money(self.freed_value, currency, amount)
+        self.potential.merge(other.potential)
+        self.freed_value.merge(other.freed_value)
 
 
 @dataclass
 class Position:
     """The licence position of one software model, across all profiles (``profile_id`` None)
-    or in one profile."""
+    or in one profile. ``unit`` is the price of one seat here (:func:`money.choose_price`)."""
 
     software_model_id: int
     profile_id: int | None
     entitlements: list[EntitlementRow] = field(default_factory=list)
     shared_entitlements: bool = False
     seats: SeatCounts = field(default_factory=SeatCounts)
-    candidates: CandidateTotals = field(default_factory=CandidateTotals)
+    candidates: SavingsTotals = field(default_factory=SavingsTotals)
+    unit: Cost | None = None
 
     @property
     def covered_by_shared(self) -> bool:
@@ -245,17 +162,16 @@ class Position:
         return 0 if self.covered_by_shared else max(0, self.in_use - self.purchased)
 
     @property
-    def unit(self) -> Cost | None:
-        """The price of one more (or one fewer) seat: the latest entitlement's annual unit
-        cost. None when no entitlement gives one."""
-        return self.entitlements[0].cost if self.entitlements else None
+    def unused(self) -> int:
+        """Seats paid for and not used: purchased but unassigned, plus assigned but stale."""
+        return self.available + self.seats.stale
 
     @property
     def spend(self) -> dict[str, Decimal]:
-        amounts: dict[str, Decimal] = {}
+        amounts = Totals()
         for entitlement in self.entitlements:
-            add_money(amounts, entitlement.currency, entitlement.annual_cost)
-        return amounts
+            amounts.add(entitlement.currency, entitlement.annual_cost)
+        return amounts.by_currency
 
     @property
     def status(self) -> str:
@@ -276,20 +192,22 @@ class Position:
     @property
     def shortfall_cost(self) -> Cost | None:
         """True-up cost per year (amount in ``.annual``); None when unknown (no unit cost)."""
-        unit = self.unit
-        if unit is None:
+        if self.unit is None:
             return None if self.shortfall else Cost(ZERO, "")
-        return Cost(unit.annual * self.shortfall, unit.currency)
+        return self.unit.times(self.shortfall)
 
     @property
     def over_licensed_cost(self) -> Cost:
-        unit = self.unit
-        if unit is None:
+        if self.unit is None:
             return Cost(ZERO, "")
-        return Cost(unit.annual * self.available, unit.currency)
+        return self.unit.times(self.available)
 
     def currencies(self) -> list[str]:
-        found = set(self.spend) | set(self.candidates.potential) | set(self.candidates.freed_value)
+        found = (
+            set(self.spend)
+            | set(self.candidates.potential.by_currency)
+            | set(self.candidates.freed_value.by_currency)
+        )
         if self.unit is not None:
             found.add(self.unit.currency)
         found.discard("")
@@ -327,10 +245,10 @@ class Position:
                     annual_spend=spend.get(currency, ZERO),
                     stale=self.seats.stale,
                     open_candidates=self.candidates.open,
-                    potential_savings=self.candidates.potential.get(currency, ZERO),
+                    potential_savings=self.candidates.potential.get(currency),
                     savings_unknown=self.candidates.unknown,
                     freed_seats_ytd=self.candidates.freed,
-                    freed_value_ytd=self.candidates.freed_value.get(currency, ZERO),
+                    freed_value_ytd=self.candidates.freed_value.get(currency),
                 )
             )
         return rows
@@ -343,12 +261,12 @@ class Positions:
     on: dt.date
     now: dt.datetime
     year_start: dt.datetime
-    thresholds: dict[int, int]
+    thresholds: StaleThresholds | None
     entitlements: list[EntitlementRow]
     positions: list[Position]
     seats_by_profile: dict[int, SeatCounts]
-    candidates_total: CandidateTotals
-    candidates_by_profile: dict[int | None, CandidateTotals]
+    candidates_total: SavingsTotals
+    candidates_by_profile: dict[int | None, SavingsTotals]
 
     @property
     def overall(self) -> list[Position]:
@@ -359,6 +277,11 @@ class Positions:
     def per_profile(self) -> list[Position]:
         return [p for p in self.positions if p.profile_id is not None]
 
+    @property
+    def stale(self) -> int:
+        """Stale seats in all published profiles (the dashboard's figure)."""
+        return sum(c.stale for c in self.seats_by_profile.values())
+
     def get(self, software_model_id: int, profile_id: int | None = None) -> Position | None:
         for position in self.positions:
             if (position.software_model_id, position.profile_id) == (software_model_id, profile_id):
@@ -366,10 +289,10 @@ class Positions:
         return None
 
     def annual_spend(self) -> dict[str, Decimal]:
-        total: dict[str, Decimal] = {}
+        total = Totals()
         for entitlement in self.entitlements:
-            add_money(total, entitlement.currency, entitlement.annual_cost)
-        return total
+            total.add(entitlement.currency, entitlement.annual_cost)
+        return total.by_currency
 
     def snapshot_rows(self) -> list[LicencePositionSnapshot]:
         return [row for position in self.positions for row in position.snapshot_rows(self.on)]
@@ -390,21 +313,23 @@ def _entitlements(on: dt.date) -> list[EntitlementRow]:
     return [EntitlementRow(*row) for row in rows]
 
 
-def _seat_counts(now: dt.datetime, thresholds: dict[int, int]) -> dict[tuple, SeatCounts]:
-    """One grouped query over the seats held (members and pending invitations)."""
+def _seat_counts(now: dt.datetime, thresholds: StaleThresholds | None) -> dict[tuple, SeatCounts]:
+    """One grouped query over the seats held (members and pending invitations) of published
+    profiles."""
     bucket_counts = {
         f"bucket_{i}": Count("pk", filter=Q(status=Sub.Status.ACTIVE) & activity_q(b, now))
         for i, (b, _) in enumerate(ACTIVITY_BUCKETS)
     }
     rows = (
-        Sub.objects.filter(status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING])
+        Sub.objects.counted()
+        .holding_seats()
         .order_by()
         .values("software_model_id", "profile_id")
         .annotate(
-            assigned=Count("pk", filter=ASSIGNED_Q),
-            pending=Count("pk", filter=PENDING_Q),
+            assigned=Count("pk", filter=assigned_q()),
+            pending=Count("pk", filter=pending_q()),
             excluded=Count("pk", filter=Q(excluded_from_cost=True)),
-            stale=Count("pk", filter=ASSIGNED_Q & stale_q(now, thresholds)),
+            stale=Count("pk", filter=assigned_q() & stale_q(now, thresholds)),
             without_user=Count("pk", filter=Q(person__isnull=True)),
             **bucket_counts,
         )
@@ -422,58 +347,26 @@ def _seat_counts(now: dt.datetime, thresholds: dict[int, int]) -> dict[tuple, Se
     return counts
 
 
-def _candidate_totals(since: dt.datetime) -> dict[tuple, CandidateTotals]:
-    """One grouped query over open candidates and candidates closed complete since
-    ``since``, by software model, profile, currency and whether the cost is known."""
-    if not apps.is_installed("reclamation"):
+def _savings(since: dt.datetime) -> dict[tuple, SavingsTotals]:
+    """The registered savings figures of published profiles (and of removed ones: profile
+    None), by software model and profile."""
+    source = extensions.registry.savings_source
+    if source is None:
         return {}
-    from reclamation.models import CLOSED_STATES, OPEN_STATES, ReclamationCandidate
-
-    complete = CLOSED_STATES[0]
-    is_open = Q(state__in=OPEN_STATES)
-    is_freed = Q(state=complete)
-    in_use = Q(
-        subscription__status__in=[Sub.Status.ACTIVE, Sub.Status.PENDING],
-        subscription__excluded_from_cost=False,
-    )
-    rows = (
-        ReclamationCandidate.objects.filter(is_open | Q(is_freed, closed_at__gte=since))
-        .order_by()
-        .values("subscription__software_model_id", "profile_id", "currency", "savings_known")
-        .annotate(
-            open=Count("pk", filter=is_open),
-            open_in_use=Count("pk", filter=is_open & in_use),
-            potential=Sum("potential_savings", filter=is_open),
-            freed=Count("pk", filter=is_freed),
-            freed_value=Sum("potential_savings", filter=is_freed),
-        )
-    )
-    totals: dict[tuple, CandidateTotals] = defaultdict(CandidateTotals)
-    for row in rows:
-        key = (row["subscription__software_model_id"], row["profile_id"])
-        part = CandidateTotals(open=row["open"], open_in_use=row["open_in_use"], freed=row["freed"])
-        if row["savings_known"]:
-            currency = row["currency"] or ""
-            if row["open"]:
-                add_money(part.potential, currency, row["potential"] or ZERO)
-            if row["freed"]:
-                add_money(part.freed_value, currency, row["freed_value"] or ZERO)
-        else:
-            part.unknown, part.freed_unknown = row["open"], row["freed"]
-        totals[key].add(part)
-    return dict(totals)
+    published = IntegrationProfile.objects.filter(status=IntegrationProfile.Status.PUBLISHED)
+    return source(since, published)
 
 
 def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positions:
     """The licence position of every software model (all profiles) and of every software
-    model in every profile that has seats, entitlements or candidates for it."""
+    model in every published profile that has seats, entitlements or candidates for it."""
     now = now or timezone.now()
     on = on or timezone.localdate(now)
     since = year_start(now)
-    thresholds = rule_thresholds()
+    thresholds = extensions.stale_thresholds()
     entitlements = _entitlements(on)
     seats = _seat_counts(now, thresholds)
-    candidates = _candidate_totals(since)
+    candidates = _savings(since)
 
     by_model: dict[int, list[EntitlementRow]] = defaultdict(list)
     for entitlement in entitlements:
@@ -489,8 +382,8 @@ def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positi
     seats_by_profile: dict[int, SeatCounts] = defaultdict(SeatCounts)
     for (_, profile_id), counts in seats.items():
         seats_by_profile[profile_id].add(counts)
-    candidates_total = CandidateTotals()
-    candidates_by_profile: dict[int | None, CandidateTotals] = defaultdict(CandidateTotals)
+    candidates_total = SavingsTotals()
+    candidates_by_profile: dict[int | None, SavingsTotals] = defaultdict(SavingsTotals)
     for (_, profile_id), totals in candidates.items():
         candidates_total.add(totals)
         candidates_by_profile[profile_id].add(totals)
@@ -500,7 +393,12 @@ def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positi
     for model_id in sorted(model_ids):
         model_entitlements = by_model.get(model_id, [])
         shared = any(e.profile_id is None for e in model_entitlements)
-        overall = Position(model_id, None, list(model_entitlements))
+        overall = Position(
+            model_id,
+            None,
+            list(model_entitlements),
+            unit=money.choose_price(model_entitlements, model_id, None),
+        )
         positions.append(overall)
         for profile_id in sorted(profiles_of[model_id]):
             position = Position(
@@ -509,7 +407,8 @@ def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positi
                 [e for e in model_entitlements if e.profile_id == profile_id],
                 shared_entitlements=shared,
                 seats=seats.get((model_id, profile_id), SeatCounts()),
-                candidates=candidates.get((model_id, profile_id), CandidateTotals()),
+                candidates=candidates.get((model_id, profile_id), SavingsTotals()),
+                unit=money.choose_price(model_entitlements, model_id, profile_id),
             )
             positions.append(position)
             overall.seats.add(position.seats)
@@ -527,3 +426,26 @@ def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positi
         candidates_total=candidates_total,
         candidates_by_profile=dict(candidates_by_profile),
     )
+
+
+# -- reconciliation -----------------------------------------------------------------------------
+
+
+def reconcile(on: dt.date | None = None, now: dt.datetime | None = None) -> tuple[int, int]:
+    """Store today's snapshot. Returns (rows written, rows replaced)."""
+    result = compute(on=on, now=now)
+    rows = result.snapshot_rows()
+    with transaction.atomic():
+        replaced, _ = LicencePositionSnapshot.objects.filter(date=result.on).delete()
+        LicencePositionSnapshot.objects.bulk_create(rows, batch_size=1000)
+    return len(rows), replaced
+
+
+def run_reconcile_job(run: JobRun) -> None:
+    jobs.report_progress(run, 10, "Computing the licence position")
+    written, replaced = reconcile()
+    run.created = written
+    run.removed = replaced
+    run.progress_message = f"{written} position row(s) stored for today"
+    if replaced:
+        run.progress_message += f", replacing {replaced} from an earlier run today"

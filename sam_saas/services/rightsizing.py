@@ -14,7 +14,8 @@ from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
 
-from .positions import EntitlementRow, Positions, cents, compute
+from ..money import format_amount
+from .positions import EntitlementRow, Positions, compute
 
 WINDOW_DAYS = 90
 
@@ -59,7 +60,7 @@ class Recommendation:
 
     @property
     def saving_display(self) -> str:
-        return f"{cents(self.saving):,.2f} {self.currency}"
+        return format_amount(self.saving, self.currency)
 
 
 def recommend_seats(

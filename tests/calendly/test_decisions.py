@@ -13,6 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate, ReclamationRule
 from reclamation.services import decisions
 from sam_saas.models import JobRun, KeepDecision, Person, SoftwareSubscription
@@ -34,7 +35,7 @@ def run(profile, kind):
 def refresh_and_identify(profile):
     run(profile, JobRun.Kind.DOWNLOAD)
     run(profile, JobRun.Kind.ACTIVITY)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
 
 
 @pytest.fixture
@@ -109,7 +110,7 @@ def test_a_seat_kept_by_its_user_is_not_raised_again(connected, django_capture_o
     ReclamationRule.objects.filter(profile=profile).update(notify_user=True)
     # Raised under the old settings: raise it again under the notifying rule.
     ReclamationCandidate.objects.filter(profile=profile).delete()
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     target = a_stale_member(profile)
     from reclamation.services import workflow
 
@@ -165,13 +166,13 @@ def test_a_changed_threshold_or_an_expired_period_proposes_the_seat_again(connec
 
     # A threshold of another justification leaves both decisions standing.
     ReclamationRule.objects.filter(pk=rule.pk).update(invitation_days=rule.invitation_days + 1)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     assert open_candidate_of(low.subscription_id) is None
     assert open_candidate_of(never.subscription_id) is None
 
     # Lowering the low-usage threshold re-opens the low-usage decision only.
     ReclamationRule.objects.filter(pk=rule.pk).update(inactivity_days=rule.inactivity_days - 1)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     assert open_candidate_of(low.subscription_id) is not None
     assert open_candidate_of(never.subscription_id) is None
 
@@ -179,7 +180,7 @@ def test_a_changed_threshold_or_an_expired_period_proposes_the_seat_again(connec
     SoftwareSubscription.objects.filter(pk=never.subscription_id).update(
         keep_until=timezone.now() - dt.timedelta(minutes=1)
     )
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
     assert open_candidate_of(never.subscription_id) is not None
 
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate, ReclamationRule
 from sam_saas.models import JobRun, Person, SoftwareSubscription
 from sam_saas.services import jobs
@@ -55,7 +56,7 @@ def test_a_stale_seat_goes_from_download_to_removed_at_calendly(
     assert rule.name == profile.name and rule.active and rule.needs_review
     ReclamationRule.objects.filter(pk=rule.pk).update(notify_user=True)
     run(profile, JobRun.Kind.ACTIVITY)
-    run(None, JobRun.Kind.CANDIDATES)
+    run(None, JobKind.CANDIDATES)
 
     candidates = ReclamationCandidate.objects.filter(profile=profile)
     justifications = set(candidates.values_list("justification", flat=True))

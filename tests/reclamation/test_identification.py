@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate, ReclamationRule
 from reclamation.services import identification
 from reclamation.services.identification import identify
@@ -307,7 +308,7 @@ def test_it_runs_from_refresh_process_candidates(profile, capsys):
 
     call_command("refresh", "--process", "candidates")
 
-    run = JobRun.objects.get(kind=JobRun.Kind.CANDIDATES)
+    run = JobRun.objects.get(kind=JobKind.CANDIDATES)
     assert run.status == JobRun.Status.SUCCEEDED and run.created == 1
     assert ReclamationCandidate.objects.count() == 1
 
@@ -317,9 +318,9 @@ def test_it_runs_from_the_daily_beat_task(profile, django_capture_on_commit_call
     seat(profile, last_activity_at=days_ago(90))
 
     with django_capture_on_commit_callbacks(execute=True):
-        sam_tasks.identify_candidates()
+        sam_tasks.enqueue_global_job(JobKind.CANDIDATES)
 
-    run = JobRun.objects.get(kind=JobRun.Kind.CANDIDATES)
+    run = JobRun.objects.get(kind=JobKind.CANDIDATES)
     assert run.status == JobRun.Status.SUCCEEDED, run.error_message
     assert run.trigger == JobRun.Trigger.SCHEDULE and run.created == 1
 

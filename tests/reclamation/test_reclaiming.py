@@ -9,6 +9,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from reclamation import tasks
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate
 from reclamation.services import identification, reclaiming, workflow
 from reclamation.services.reclaiming import Outcome
@@ -224,7 +225,7 @@ def test_it_reclaims_pending_candidates_in_the_reclaim_job(fake):
     manual = revoking(off)
     fake.outcomes = [ReclaimOutcome(ReclaimOutcome.Result.REMOVED)]
 
-    run = jobs.run_now(None, JobRun.Kind.RECLAIM, JobRun.Trigger.COMMAND)
+    run = jobs.run_now(None, JobKind.RECLAIM, JobRun.Trigger.COMMAND)
 
     assert run.status == JobRun.Status.SUCCEEDED and run.removed == 2
     assert reload(first).state == reload(second).state == State.CLOSED_COMPLETE

@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reclamation.models import ReclamationCandidate
+from sam_saas import money
 from sam_saas.models import JobRun, LicencePositionSnapshot, SoftwareSubscription
-from sam_saas.services import jobs, positions, reconcile
+from sam_saas.services import jobs, positions
 from tests import factories
 
 from .conftest import seats
@@ -35,7 +36,7 @@ def test_it_computes_a_shortfall_and_its_true_up_cost(model, profile):
 
     assert (position.purchased, position.seats.assigned, position.seats.pending) == (10, 12, 1)
     assert (position.available, position.shortfall) == (0, 3)
-    assert position.shortfall_cost == positions.Cost(Decimal("360.00"), "USD")
+    assert position.shortfall_cost == money.Cost(Decimal("360.00"), "USD")
     assert position.status == Status.UNDER_LICENSED
 
 
@@ -49,8 +50,8 @@ def test_it_computes_over_licensed_seats_from_a_monthly_price(model, profile):
 
     assert (position.available, position.shortfall) == (5, 0)
     assert position.status == Status.OVER_LICENSED
-    assert position.unit == positions.Cost(Decimal("120.00"), "USD")
-    assert position.over_licensed_cost == positions.Cost(Decimal("600.00"), "USD")
+    assert position.unit == money.Cost(Decimal("120.00"), "USD")
+    assert position.over_licensed_cost == money.Cost(Decimal("600.00"), "USD")
     assert position.spend == {"USD": Decimal("3000.00")}
 
 
@@ -104,16 +105,14 @@ def test_it_never_adds_mixed_currencies(profile):
     position = result.get(mixed.pk)
     assert position.purchased == 10 and position.shortfall == 2
     # The true-up is priced at the latest entitlement's unit cost, in its currency.
-    assert position.shortfall_cost == positions.Cost(Decimal("20.00"), "USD")
+    assert position.shortfall_cost == money.Cost(Decimal("20.00"), "USD")
     rows = {row.currency: row for row in position.snapshot_rows(result.on)}
     assert set(rows) == {"GBP", "USD"}
     assert rows["GBP"].annual_spend == Decimal("200.00")
     assert rows["USD"].annual_spend == Decimal("60.00")
     assert rows["GBP"].shortfall_cost == 0 and rows["USD"].shortfall_cost == Decimal("20.00")
     assert rows["GBP"].purchased == rows["USD"].purchased == 10  # seats repeat on each row
-    assert positions.money_display(result.annual_spend()) == (
-        "500.00 EUR, 200.00 GBP, 1,260.00 USD"
-    )
+    assert money.display(result.annual_spend()) == ("500.00 EUR, 200.00 GBP, 1,260.00 USD")
 
 
 def test_it_leaves_excluded_and_removed_seats_out_of_the_position(model, profile):
@@ -207,8 +206,8 @@ def test_it_counts_potential_savings_and_freed_seats_per_currency(model, profile
     totals = positions.compute().get(model.pk).candidates
 
     assert (totals.open, totals.unknown, totals.open_in_use) == (2, 1, 2)
-    assert totals.potential == {"USD": Decimal("120.00")}
-    assert (totals.freed, totals.freed_value) == (1, {"EUR": Decimal("90.00")})
+    assert totals.potential.by_currency == {"USD": Decimal("120.00")}
+    assert (totals.freed, totals.freed_value.by_currency) == (1, {"EUR": Decimal("90.00")})
 
 
 def test_it_stores_a_dated_snapshot_per_model_profile_and_currency(model, profile):
@@ -232,7 +231,7 @@ def test_it_stores_a_dated_snapshot_per_model_profile_and_currency(model, profil
 def test_it_stores_an_unlicensed_position_without_a_currency(model, profile):
     seats(3, model=model, profile=profile)
 
-    written, _ = reconcile.reconcile()
+    written, _ = positions.reconcile()
 
     assert written == 2
     row = LicencePositionSnapshot.objects.get(profile=None)

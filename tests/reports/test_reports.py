@@ -43,6 +43,9 @@ COLUMNS = {
         "raised at", "state changed at", "closed at", "user notified at", "user response",
         "events", "last event at", "last event", "last event by", "last event note", "message",
     ],
+    "candidate-events": [
+        "event id", "candidate id", "at", "e-mail", "profile", "from", "to", "by", "note",
+    ],
     "identifiers": IDENTIFIER_COLUMNS,
     "unrecognized-identifiers": IDENTIFIER_COLUMNS,
     "licence-position": [
@@ -57,7 +60,7 @@ COLUMNS = {
         "job run id", "job", "profile", "trigger", "status", "queued at", "started at",
         "finished at", "duration (seconds)", "fetched", "created", "updated", "removed",
         "unmatched", "api calls", "rate-limit waits", "progress %", "progress message",
-        "error class", "error message", "troubleshooting hint", "warnings", "task id",
+        "error class", "error message", "troubleshooting hint", "warnings",
     ],
     "entitlements": [
         "entitlement id", "publisher", "product", "edition", "profile", "rights purchased",

@@ -8,7 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
-from sam_saas.services import dispatch, jobs
+from sam_saas.services import dispatch
+from tests.helpers import replace_handler
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +20,7 @@ NOW = dt.datetime(2026, 11, 27, 12, 0, tzinfo=dt.UTC)
 def no_real_download(monkeypatch):
     """The dispatcher's job is to queue; what a download does is tested elsewhere."""
     ran = []
-    monkeypatch.setitem(jobs._handlers, JobRun.Kind.DOWNLOAD, lambda run: ran.append(run.pk))
+    replace_handler(monkeypatch, JobRun.Kind.DOWNLOAD, lambda run: ran.append(run.pk))
     return ran
 
 

@@ -3,9 +3,11 @@
 import pytest
 from django.db import IntegrityError, transaction
 
+from sam_saas import jobkinds
 from sam_saas.connectors import ConnectorError
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun
 from sam_saas.services import jobs
+from tests.helpers import replace_handler
 
 pytestmark = pytest.mark.django_db
 
@@ -28,9 +30,9 @@ def test_it_allows_one_open_run_per_profile_and_kind(profile):
 
 
 def test_it_allows_one_open_global_run_per_kind():
-    jobs.create_run(None, JobRun.Kind.CANDIDATES, JobRun.Trigger.SCHEDULE)
+    jobs.create_run(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
     with pytest.raises(jobs.JobAlreadyOpen):
-        jobs.create_run(None, JobRun.Kind.CANDIDATES, JobRun.Trigger.SCHEDULE)
+        jobs.create_run(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
 
 
 def test_it_allows_a_new_run_once_the_last_finished(profile):
@@ -51,7 +53,7 @@ def test_it_records_a_connector_failure_with_its_hint(profile, monkeypatch):
         jobs.add_counts(run, fetched=200, api_calls=3)
         raise ConnectorError("Calendly answered 500 three times", hint="Retry later.")
 
-    monkeypatch.setitem(jobs._handlers, JobRun.Kind.DOWNLOAD, fail)
+    replace_handler(monkeypatch, JobRun.Kind.DOWNLOAD, fail)
     run = jobs.run_now(profile, JobRun.Kind.DOWNLOAD, JobRun.Trigger.COMMAND)
     assert run.status == JobRun.Status.FAILED
     assert (run.error_class, run.hint) == ("ConnectorError", "Retry later.")
@@ -61,19 +63,34 @@ def test_it_records_a_connector_failure_with_its_hint(profile, monkeypatch):
 
 
 def test_it_records_an_unexpected_failure_with_a_generic_hint(profile, monkeypatch):
-    monkeypatch.setitem(jobs._handlers, JobRun.Kind.DOWNLOAD, lambda run: 1 / 0)
+    replace_handler(monkeypatch, JobRun.Kind.DOWNLOAD, lambda run: 1 / 0)
     run = jobs.run_now(profile, JobRun.Kind.DOWNLOAD, JobRun.Trigger.COMMAND)
     assert run.status == JobRun.Status.FAILED
     assert run.error_class == "ZeroDivisionError"
     assert "worker log" in run.hint
 
 
-def test_it_fails_a_kind_that_no_installed_app_handles(monkeypatch):
-    # What runs when the app that owns a job kind is not installed: a failure that says so,
-    # never a silent success.
-    monkeypatch.delitem(jobs._handlers, JobRun.Kind.RECONCILE)
-    run = jobs.run_now(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
+def test_it_fails_a_queued_run_whose_kind_no_installed_app_handles(monkeypatch):
+    # A run queued while its app was installed, executed after the app was removed: a
+    # failure that says so, never a silent success.
+    run = jobs.create_run(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
+    monkeypatch.delitem(jobkinds._kinds, JobRun.Kind.RECONCILE)
+    jobs.execute(run.pk)
+    run.refresh_from_db()
     assert run.status == JobRun.Status.FAILED
     assert run.error_class == "NoHandler"
     assert run.error_message == "No app handles job kind 'reconcile'."
     assert "INSTALLED_APPS" in run.hint
+
+
+def test_it_refuses_to_queue_a_kind_that_no_installed_app_handles():
+    with pytest.raises(jobkinds.NoHandler, match="No app handles job kind 'archive'"):
+        jobs.enqueue(None, "archive", JobRun.Trigger.MANUAL)
+    assert not JobRun.objects.exists()
+
+
+def test_it_labels_a_run_of_an_uninstalled_kind_by_its_value(monkeypatch):
+    run = jobs.create_run(None, JobRun.Kind.RECONCILE, JobRun.Trigger.SCHEDULE)
+    assert run.get_kind_display() == "Reconcile"
+    monkeypatch.delitem(jobkinds._kinds, JobRun.Kind.RECONCILE)
+    assert JobRun.objects.get(pk=run.pk).get_kind_display() == "reconcile"

@@ -11,6 +11,7 @@ from django.contrib.auth import SESSION_KEY
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate
 from sam_saas.models import JobRun, Person, SubscriptionIdentifier
 from tests import factories
@@ -116,7 +117,7 @@ def _posts(world):
         "identify candidates now": (
             reverse("admin:reclamation_reclamationcandidate_identify"),
             dict,
-            lambda: JobRun.objects.filter(kind=JobRun.Kind.CANDIDATES).exists(),
+            lambda: JobRun.objects.filter(kind=JobKind.CANDIDATES).exists(),
         ),
         "reconcile now": (
             reverse("admin:sam_saas_licencepositionsnapshot_reconcile"),

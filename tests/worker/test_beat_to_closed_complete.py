@@ -8,6 +8,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
+from reclamation.kinds import JobKind
 from reclamation.models import ReclamationCandidate
 from sam_saas.models import JobRun, SoftwareSubscription
 
@@ -56,7 +57,7 @@ def test_beat_and_the_worker_take_a_profile_from_refresh_to_closed_complete(
     with running_beat("identify-reclamation-candidates"):
         wait_for(
             lambda: JobRun.objects.filter(
-                kind=JobRun.Kind.CANDIDATES, status=JobRun.Status.SUCCEEDED
+                kind=JobKind.CANDIDATES, status=JobRun.Status.SUCCEEDED
             ).exists(),
             timeout=60,
             what="candidate identification",

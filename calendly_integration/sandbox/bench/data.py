@@ -28,6 +28,7 @@ from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sam_saas import jobkinds
 from sam_saas.models import (
     ConnectionAlias,
     Entitlement,
@@ -262,7 +263,7 @@ def _subscriptions(total, profiles, models_, identifiers, unknown, people, now) 
 def _job_runs(profiles, total: int, now: dt.datetime) -> None:
     """One finished job result per 50 seats, of every kind and both final statuses, plus the
     successful activity pull identification needs before it judges activity."""
-    kinds = [k for k, _ in JobRun.Kind.choices]
+    kinds = [k for k, _ in jobkinds.choices()]
     insert_select(
         JobRun,
         {
@@ -280,7 +281,7 @@ def _job_runs(profiles, total: int, now: dt.datetime) -> None:
             "api_calls": "g % 60",
             "error_class": "CASE WHEN g % 25 = 0 THEN 'Unauthorized' ELSE '' END",
             "error_message": "CASE WHEN g % 25 = 0 THEN 'The token was revoked.' ELSE '' END",
-            "task_id": f"'{PREFIX}'",
+            "progress_message": f"'{PREFIX}'",  # marks the data set's global runs
         },
         "generate_series(1, %s) AS g",
         [max(10, total // 50)],
@@ -448,7 +449,7 @@ def remove() -> None:
             "DELETE FROM sam_saas_softwaresubscription WHERE profile_id = ANY(%s)", [profile_ids]
         )
         execute(
-            "DELETE FROM sam_saas_jobrun WHERE profile_id = ANY(%s) OR task_id = %s",
+            "DELETE FROM sam_saas_jobrun WHERE profile_id = ANY(%s) OR progress_message = %s",
             [profile_ids, PREFIX],
         )
         models_ = SoftwareModel.objects.filter(publisher__name__startswith=PREFIX)

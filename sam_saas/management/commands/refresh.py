@@ -4,19 +4,9 @@ The same service functions as the Celery tasks and the admin buttons run here, i
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sam_saas import jobkinds
 from sam_saas.models import IntegrationProfile, JobRun
 from sam_saas.services import jobs
-
-PROFILE_PROCESSES = {
-    "download": JobRun.Kind.DOWNLOAD,
-    "activity": JobRun.Kind.ACTIVITY,
-    "validate": JobRun.Kind.VALIDATE,
-}
-GLOBAL_PROCESSES = {
-    "candidates": JobRun.Kind.CANDIDATES,
-    "reconcile": JobRun.Kind.RECONCILE,
-    "reclaim": JobRun.Kind.RECLAIM,
-}
 
 
 def describe(run: JobRun) -> str:
@@ -43,14 +33,16 @@ class Command(BaseCommand):
         parser.add_argument("names", nargs="*", help="Profile names; default: every published one.")
         parser.add_argument(
             "--process",
-            choices=[*PROFILE_PROCESSES, *GLOBAL_PROCESSES],
-            default="download",
+            # Every kind an installed app registered: per profile (download, activity,
+            # validate) or once for all profiles (reconcile; candidates, reclaim).
+            choices=[kind.value for kind in jobkinds.registered()],
+            default=JobRun.Kind.DOWNLOAD.value,
         )
 
     def handle(self, *args, names, process, **options):
         runs = []
-        if process in GLOBAL_PROCESSES:
-            runs.append(self._run(None, GLOBAL_PROCESSES[process]))
+        if jobkinds.get(process).is_global:
+            runs.append(self._run(None, process))
         else:
             profiles = IntegrationProfile.objects.select_related("alias").order_by("name")
             if names:
@@ -62,7 +54,7 @@ class Command(BaseCommand):
                 profiles = list(profiles.filter(status=IntegrationProfile.Status.PUBLISHED))
                 if not profiles:
                     raise CommandError("No published profile to refresh.")
-            runs = [self._run(p, PROFILE_PROCESSES[process]) for p in profiles]
+            runs = [self._run(p, process) for p in profiles]
         failed = [r for r in runs if r.status != JobRun.Status.SUCCEEDED]
         if failed:
             raise CommandError(f"{len(failed)} of {len(runs)} job(s) failed.")

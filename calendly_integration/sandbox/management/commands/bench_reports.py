@@ -48,7 +48,7 @@ from sam_saas.models import (
     SubscriptionIdentifier,
 )
 from sam_saas.reports import registry
-from sam_saas.services import reconcile
+from sam_saas.services import positions
 
 PREFIX = "bench-reports"
 PROFILES = 4
@@ -203,7 +203,7 @@ class Command(BaseCommand):
             day = today - dt.timedelta(weeks=weeks)
             if weeks and LicencePositionSnapshot.objects.filter(date=day).exists():
                 continue
-            reconcile.reconcile(on=day)
+            positions.reconcile(on=day)
 
     @transaction.atomic
     def _create(self, total: int) -> None:

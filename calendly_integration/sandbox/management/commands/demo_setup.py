@@ -5,6 +5,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 
+from sam_saas import permissions
+
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-sam-2026"
 
@@ -22,13 +24,18 @@ class Command(BaseCommand):
         user, created = user_model.objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "demo@localhost"}
         )
+        # A SAM manager, not a superuser: the demo shows what a manager really sees.
         user.is_staff = True
-        user.is_superuser = True
+        user.is_superuser = False
         user.set_password(DEMO_PASSWORD)
         user.save()
-        manager = Group.objects.filter(name="SAM manager").first()
-        if manager:
-            user.groups.add(manager)
+        try:
+            manager = Group.objects.get(name=permissions.MANAGER)
+        except Group.DoesNotExist:
+            raise CommandError(
+                "The SAM manager group is missing: run `manage.py migrate`."
+            ) from None
+        user.groups.set([manager])
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo login {'created' if created else 'reset'}: open {options['url']} "

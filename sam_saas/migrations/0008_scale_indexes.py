@@ -32,7 +32,7 @@ class PostgreSQLOnly(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sam_saas", "0006_profile_lifecycle"),
+        ("sam_saas", "0007_jobrun_kind_registry_drop_task_id"),
     ]
 
     operations = [

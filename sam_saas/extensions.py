@@ -1,0 +1,149 @@
+"""The core's extension registry: how an app adds reports, dashboard tiles and charts,
+licence-position columns and figures without the core importing it.
+
+Like :mod:`sam_saas.connectors` for vendors, and NetBox's dashboard widget registry: an app
+registers from its ``AppConfig.ready()``; the core asks this module what is registered and
+never imports the app. The reclamation app registers its reports (candidates, candidate
+events), the potential-savings and freed-seats tiles and chart, the licence-position columns
+(open candidates, potential savings, freed this year), the source of those figures, the
+inactivity threshold that makes a seat stale, and the reasons the stale-seat count and the
+candidates may legitimately differ. Without it installed, the core shows none of these.
+
+``docs/architecture.md`` says where to put a new report, tile, job kind or connector.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class StaleThresholds:
+    """Days of inactivity after which a seat is stale: a default and per-profile values."""
+
+    default_days: int
+    per_profile: dict[int, int] = field(default_factory=dict)
+
+    def days_for(self, profile_id: int | None) -> int:
+        return self.per_profile.get(profile_id, self.default_days)
+
+
+@dataclass
+class StaleComparison:
+    """How the stale seats compare with the open candidates of the matching kinds (low usage,
+    never used): ``matching`` stale seats are such candidates; the others are listed by why
+    (``(count, why)``), and so are such candidates whose seat is not stale."""
+
+    stale: int = 0
+    matching: int = 0
+    seats_not_candidates: list[tuple[int, str]] = field(default_factory=list)
+    candidates_not_stale: list[tuple[int, str]] = field(default_factory=list)
+
+    @property
+    def agree(self) -> bool:
+        return not (self.seats_not_candidates or self.candidates_not_stale)
+
+    @property
+    def open_matching(self) -> int:
+        """Open low-usage and never-used candidates, on stale seats or not."""
+        return self.matching + sum(n for n, _ in self.candidates_not_stale)
+
+    def text(self) -> str:
+        text = f"{self.matching} of the {self.stale} stale seat(s) are open low-usage or "
+        text += "never-used candidates."
+        if self.seats_not_candidates:
+            parts = "; ".join(f"{n} {why}" for n, why in self.seats_not_candidates)
+            text += f" The other {self.stale - self.matching}: {parts}."
+        if self.candidates_not_stale:
+            parts = "; ".join(f"{n} {why}" for n, why in self.candidates_not_stale)
+            text += f" Open candidates of those kinds not counted as stale: {parts}."
+        return text
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """One registered builder, kept in ``order`` (ties: registration order)."""
+
+    key: str
+    order: int
+    build: Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class PositionColumn:
+    """A column of the dashboard's licence-position table: ``value(row)`` → text."""
+
+    key: str
+    header: str
+    value: Callable[[Any], str]
+    order: int = 100
+    help_text: str = ""
+
+
+@dataclass
+class Registry:
+    reports: list[Contribution] = field(default_factory=list)
+    tiles: list[Contribution] = field(default_factory=list)
+    charts: list[Contribution] = field(default_factory=list)
+    position_columns: list[PositionColumn] = field(default_factory=list)
+    stale_thresholds: Callable[[], StaleThresholds] | None = None
+    savings_source: Callable[..., dict] | None = None
+    stale_differences: Callable[..., StaleComparison] | None = None
+
+
+registry = Registry()
+
+
+def _add(items: list, item) -> None:
+    items[:] = [i for i in items if i.key != item.key]  # re-registering replaces
+    items.append(item)
+    items.sort(key=lambda i: i.order)
+
+
+def register_report(key: str, factory: Callable[[], Any], *, order: int = 100) -> None:
+    """``factory()`` returns a :class:`sam_saas.reports.engine.Report` (built on first use,
+    so registering imports no model code)."""
+    _add(registry.reports, Contribution(key, order, factory))
+
+
+def register_tiles(key: str, build: Callable[..., list], *, order: int = 100) -> None:
+    """``build(context)`` returns dashboard :class:`~sam_saas.services.dashboard.tiles.Tile`
+    objects; ``context`` is a :class:`~sam_saas.services.dashboard.DashboardContext`. The core's
+    tiles are ordered 10 (spend), 20 (unused), 50 onwards (identifiers, jobs)."""
+    _add(registry.tiles, Contribution(key, order, build))
+
+
+def register_charts(key: str, build: Callable[..., list], *, order: int = 100) -> None:
+    """``build(context)`` returns dashboard charts. The core's: 10 activity, 20 stale,
+    50 spend, 60 trend."""
+    _add(registry.charts, Contribution(key, order, build))
+
+
+def register_position_column(column: PositionColumn) -> None:
+    _add(registry.position_columns, column)
+
+
+def register_stale_thresholds(source: Callable[[], StaleThresholds]) -> None:
+    """The threshold that makes a seat stale (reclamation: each profile's rule)."""
+    registry.stale_thresholds = source
+
+
+def register_savings_source(source: Callable[..., dict]) -> None:
+    """``source(year_start, published)`` → ``{(software_model_id, profile_id):
+    SavingsTotals}``: open candidates (potential savings) and seats freed since
+    ``year_start``, of the ``published`` profiles (a queryset: use it as a subquery) or of
+    removed profiles (profile None)."""
+    registry.savings_source = source
+
+
+def register_stale_differences(source: Callable[..., StaleComparison]) -> None:
+    """``source(stale_seats, now)`` → a :class:`StaleComparison`: by how many and why the
+    stale seats legitimately differ from the open candidates of the matching kinds."""
+    registry.stale_differences = source
+
+
+def stale_thresholds() -> StaleThresholds | None:
+    """None when no app defines when a seat is stale: then no seat is."""
+    return registry.stale_thresholds() if registry.stale_thresholds else None
