@@ -180,7 +180,7 @@ def _people(count: int, now: dt.datetime) -> tuple[int, int]:
             "active": "g % 40 <> 39",
             "created_at": "now() - (g % 700) * interval '1 day'",
         },
-        "generate_series(0, %s) AS g",
+        "generate_series(0::bigint, %s) AS g",
         [count - 1],
     )
     first = scalar("SELECT min(id) FROM sam_saas_person WHERE email LIKE %s", [f"%@{DOMAIN}"])
@@ -255,7 +255,7 @@ def _subscriptions(total, profiles, models_, identifiers, unknown, people, now) 
             ),
             "updated_at": "now()",
         },
-        "generate_series(0, %s) AS g",
+        "generate_series(0::bigint, %s) AS g",
         [total - 1],
     )
 
@@ -283,7 +283,7 @@ def _job_runs(profiles, total: int, now: dt.datetime) -> None:
             "error_message": "CASE WHEN g % 25 = 0 THEN 'The token was revoked.' ELSE '' END",
             "progress_message": f"'{PREFIX}'",  # marks the data set's global runs
         },
-        "generate_series(1, %s) AS g",
+        "generate_series(1::bigint, %s) AS g",
         [max(10, total // 50)],
     )
     JobRun.objects.bulk_create(
