@@ -215,19 +215,31 @@ def _open(profile: IntegrationProfile | None = None, profiles=None) -> models.Qu
 
 
 def close_vanished(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
-    """Close as Closed Skipped the open candidates whose seat disappeared at the vendor (the
-    download set the subscription to ``removed``, or the row is gone). Call it after a download
-    for one profile; identification calls it for all. Returns the closed ids."""
+    """Close the open candidates whose seat disappeared at the vendor (the download set the
+    subscription to ``removed``, or the row is gone), as ServiceNow does: Awaiting Revocation
+    becomes Closed Complete (the seat is gone, as the workflow wanted), any other open state
+    Closed Skipped (nobody decided to remove it). Call it after a download for one profile;
+    identification calls it for all. Returns the closed ids."""
     vanished = _open(profile, profiles).filter(
         Q(subscription__isnull=True) | Q(subscription__status=Sub.Status.REMOVED)
     )
-    return transition(
-        vanished,
-        OPEN_STATES,
-        State.CLOSED_SKIPPED,
-        note="The seat no longer exists at the vendor: nothing left to reclaim.",
+    revoked = transition(
+        vanished.filter(state=State.AWAITING_REVOCATION),
+        [State.AWAITING_REVOCATION],
+        State.CLOSED_COMPLETE,
+        note="The subscription no longer exists at the vendor while awaiting revocation: "
+        "counted as reclaimed.",
         label=DOWNLOAD,
     )
+    others = [s for s in OPEN_STATES if s != State.AWAITING_REVOCATION]
+    skipped = transition(
+        vanished.filter(state__in=others),
+        others,
+        State.CLOSED_SKIPPED,
+        note="The subscription no longer exists at the vendor: nothing left to reclaim.",
+        label=DOWNLOAD,
+    )
+    return sorted(revoked + skipped)
 
 
 def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
@@ -246,7 +258,9 @@ def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) 
     )
 
 
-def close_excluded(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
+def close_excluded(
+    profile: IntegrationProfile | None = None, *, profiles=None, label: str = IDENTIFICATION
+) -> list[int]:
     """Close as Closed Skipped the open candidates whose seat became excluded from reclamation
     (a user exclusion rule added since, for example)."""
     excluded = _open(profile, profiles).filter(subscription__excluded_from_reclamation=True)
@@ -255,8 +269,41 @@ def close_excluded(profile: IntegrationProfile | None = None, *, profiles=None) 
         OPEN_STATES,
         State.CLOSED_SKIPPED,
         note="The seat is now excluded from reclamation.",
-        label=IDENTIFICATION,
+        label=label,
     )
+
+
+def close_returned_leavers(
+    profile: IntegrationProfile | None = None, *, profiles=None, label: str = IDENTIFICATION
+) -> list[int]:
+    """Close as Closed Skipped the open leaver candidates whose seat's person is no longer
+    inactive in the directory (reactivated by an import, or another person matched by a
+    resolution rule or by hand)."""
+    returned = (
+        _open(profile, profiles)
+        .filter(justification=Justification.LEAVER)
+        .filter(Q(subscription__person__isnull=True) | Q(subscription__person__active=True))
+        .filter(subscription__isnull=False)
+    )
+    return transition(
+        returned,
+        OPEN_STATES,
+        State.CLOSED_SKIPPED,
+        note="The seat's person is no longer a leaver in the directory.",
+        label=label,
+    )
+
+
+RULE_CHANGE = "rule change"
+
+
+def after_rejudge(sender, profile_ids=None, **kwargs) -> int:
+    """``seats_rejudged``: the rules re-judged stored seats; close the open candidates whose
+    premise broke, at once. Returns how many were closed."""
+    profiles = None if profile_ids is None else list(profile_ids)
+    closed = close_excluded(profiles=profiles, label=RULE_CHANGE)
+    closed += close_returned_leavers(profiles=profiles, label=RULE_CHANGE)
+    return len(closed)
 
 
 # -- raising new candidates --------------------------------------------------------------------
@@ -361,6 +408,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     result.vanished = len(close_vanished(profiles=profiles))
     result.canceled = len(cancel_resumed(profiles=profiles))
     result.excluded = len(close_excluded(profiles=profiles))
+    result.excluded += len(close_returned_leavers(profiles=profiles))
 
     rules = ReclamationRule.objects.filter(
         active=True, profile__status=IntegrationProfile.Status.PUBLISHED
