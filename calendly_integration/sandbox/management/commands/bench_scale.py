@@ -124,7 +124,10 @@ class Command(BaseCommand):
                 if name in ("identification",) and not apps.is_installed("reclamation"):
                     continue
                 self.stderr.write(f"measuring {name}…")
-                figures.extend(step())
+                measured = step()
+                for figure in measured:  # as they come: a million-seat run takes a while
+                    self.stderr.write(f"  {figure.name}: {figure.median:,.2f} {figure.unit}")
+                figures.extend(measured)
         meta["load_after"] = load_average()
         meta["rows"] = data.census()
         self.stdout.write(markdown(figures, meta))
