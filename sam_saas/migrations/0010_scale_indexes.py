@@ -32,7 +32,7 @@ class PostgreSQLOnly(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sam_saas", "0007_jobrun_kind_registry_drop_task_id"),
+        ("sam_saas", "0009_user_exclusion_defaults_to_both"),
     ]
 
     operations = [
