@@ -98,8 +98,19 @@ def pages(browser: Client, repeat: int) -> list[Figure]:
 
     subscriptions = reverse("admin:sam_saas_softwaresubscription_changelist")
     profile_id = data.bench_profiles().order_by("pk").values_list("pk", flat=True)[1]
-    # ``o`` counts the action checkbox, which comes first on a list with actions.
-    inactive = 1 + SoftwareSubscriptionAdmin.list_display.index("inactive_days")
+    # ``o`` is the column's position, counting the action checkbox first; the column is the
+    # one the admin sorts by last activity (its name has changed with the list's design).
+    columns = list(SoftwareSubscriptionAdmin.list_display)
+    inactive = 1 + next(
+        (
+            n
+            for n, name in enumerate(columns)
+            if "last_activity_at"
+            in str(getattr(getattr(SoftwareSubscriptionAdmin, name, None), "admin_order_field", ""))
+            or name == "last_activity_at"
+        ),
+        0,
+    )
     person = Sub.objects.filter(person__isnull=False, profile_id=profile_id).order_by("pk")
     emails = list(person.values_list("user_principal_name", flat=True)[:501])
     email = emails[-1]  # the 501st seat's, or the last one of a small data set
