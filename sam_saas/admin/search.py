@@ -3,7 +3,7 @@
 Django's admin search ORs ``icontains`` over every search field, joined tables included
 (``person__email``). An OR that spans two tables cannot use an index on either, so every
 search reads the whole million-seat table. Here each group of fields is matched on its own
-table, where the trigram indexes of migration ``sam_saas.0010`` (``UPPER(col) gin_trgm_ops``,
+table, where the trigram indexes of migration ``sam_saas.0011`` (``UPPER(col) gin_trgm_ops``,
 the expression ``icontains`` compiles to) answer it, and the groups are combined as a UNION
 of primary keys:
 

@@ -287,7 +287,7 @@ class SoftwareSubscription(models.Model):
             models.Index(Lower("user_principal_name"), name="sam_sub_upn_ci_idx"),
             # The changelist's default order (profile, e-mail) and its role filter's choices
             # (a loose index scan); e-mail and name search use trigram indexes that only
-            # PostgreSQL has, created in migration 0010.
+            # PostgreSQL has, created in migration 0011.
             models.Index(fields=["profile", "user_principal_name"], name="sam_sub_profile_upn_idx"),
             models.Index(fields=["role"], name="sam_sub_role_idx"),
         ]

@@ -20,7 +20,7 @@ def from_seats(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sam_saas", "0010_scale_indexes"),
+        ("sam_saas", "0011_scale_indexes"),
     ]
 
     operations = [

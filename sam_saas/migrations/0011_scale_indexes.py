@@ -32,7 +32,7 @@ class PostgreSQLOnly(migrations.RunSQL):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("sam_saas", "0009_user_exclusion_defaults_to_both"),
+        ("sam_saas", "0010_person_missing_since"),
     ]
 
     operations = [
