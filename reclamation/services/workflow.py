@@ -19,7 +19,12 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sam_saas import jobkinds
-from sam_saas.connectors import ConnectorError, get_connector, provider_label
+from sam_saas.connectors import (
+    DEFAULT_EFFECT_TEXT,
+    ConnectorError,
+    get_connector,
+    provider_label,
+)
 from sam_saas.models import SoftwareSubscription
 
 from ..kinds import RECLAIM_CANDIDATE
@@ -35,8 +40,6 @@ Sub = SoftwareSubscription
 USER_LINK = "user via e-mail link"
 DAILY = "daily reclamation"
 
-DEFAULT_EFFECT_TEXT = "Removes the seat at the vendor through its API."
-
 # Which states each action starts from.
 APPROVABLE = (State.AWAITING_APPROVAL,)
 REJECTABLE = (State.AWAITING_APPROVAL,)
@@ -46,13 +49,12 @@ SKIPPABLE = OPEN_STATES
 
 
 def effect_text(provider: str) -> str:
-    """What reclaiming does at this vendor, from the connector's optional
-    ``reclaim_effect_text`` (Calendly: the seat stays billed until the seat count is lowered)."""
+    """What reclaiming does at this vendor, from the connector's ``reclaim_effect_text``
+    (Calendly: the seat stays billed until the seat count is lowered)."""
     try:
-        connector = get_connector(provider)
+        return get_connector(provider).reclaim_effect_text
     except ConnectorError:
         return DEFAULT_EFFECT_TEXT
-    return getattr(connector, "reclaim_effect_text", "") or DEFAULT_EFFECT_TEXT
 
 
 def manual_text(provider: str) -> str:
