@@ -44,10 +44,10 @@ class ReclamationConfig(AppConfig):
 
         from sam_saas import extensions, permissions
         from sam_saas.models import IntegrationProfile
-        from sam_saas.signals import download_completed, keep_lifted
+        from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
         from . import dashboard, figures, jobs, reports
-        from .services import decisions
+        from .services import decisions, identification
 
         jobs.register()
         pre_delete.connect(
@@ -56,6 +56,9 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
+        seats_rejudged.connect(
+            identification.after_rejudge, dispatch_uid="reclamation.after_rejudge"
+        )
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # What the core shows of reclamation: reports, dashboard tiles, charts and columns,
         # and the figures behind them (sam_saas.extensions).

@@ -16,12 +16,14 @@ class SamSaasConfig(AppConfig):
         from . import jobkinds, tasks
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, positions
+        from .services import jobs, positions, rejudge
 
         Kind = JobRun.Kind
         jobkinds.register(Kind.DOWNLOAD, Kind.DOWNLOAD.label, jobs.run_download)
         jobkinds.register(Kind.ACTIVITY, Kind.ACTIVITY.label, jobs.run_activity)
         jobkinds.register(Kind.VALIDATE, Kind.VALIDATE.label, jobs.run_validate)
+        # Per profile, or for every profile when the run has none (a user exclusion rule).
+        jobkinds.register(Kind.APPLY_RULES, Kind.APPLY_RULES.label, rejudge.run_apply_rules_job)
         jobkinds.register(
             Kind.RECONCILE,
             Kind.RECONCILE.label,

@@ -11,3 +11,10 @@ download_completed = Signal()
 # the same transaction. kwargs: subscription_ids, actor. A receiver may return a sentence for the admin
 # message: the reclamation app proposes the seats again at once and says how many.
 keep_lifted = Signal()
+
+# Sent after stored seats were re-judged by the rules (a rule saved, changed, deactivated or
+# deleted, a people import, "Return to automatic"), inside the same transaction. kwargs:
+# profile_ids (None: every profile). A receiver may return how many open items it closed
+# because their premise broke: the reclamation app closes open candidates of seats now
+# excluded from reclamation, and leaver candidates whose person is active again.
+seats_rejudged = Signal()

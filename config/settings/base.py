@@ -143,6 +143,9 @@ SAM_SETTINGS = {
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    # A rule change or a people import re-judges the stored seats it can affect: inline up
+    # to this many seats (well under a second), as an "Apply rules" job above it.
+    "RULES_INLINE_MAX_SEATS": env.int("RULES_INLINE_MAX_SEATS", default=5000),
     # Beat's daily prune_job_runs keeps finished job results this many days (0: never prune).
     "JOB_RUN_RETENTION_DAYS": env.int("JOB_RUN_RETENTION_DAYS", default=180),
 }

@@ -242,7 +242,9 @@ def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) 
     )
 
 
-def close_excluded(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
+def close_excluded(
+    profile: IntegrationProfile | None = None, *, profiles=None, label: str = IDENTIFICATION
+) -> list[int]:
     """Close as Closed Skipped the open candidates whose seat became excluded from reclamation
     (a user exclusion rule added since, for example)."""
     excluded = _open(profile, profiles).filter(subscription__excluded_from_reclamation=True)
@@ -251,8 +253,41 @@ def close_excluded(profile: IntegrationProfile | None = None, *, profiles=None) 
         OPEN_STATES,
         State.CLOSED_SKIPPED,
         note="The seat is now excluded from reclamation.",
-        label=IDENTIFICATION,
+        label=label,
     )
+
+
+def close_returned_leavers(
+    profile: IntegrationProfile | None = None, *, profiles=None, label: str = IDENTIFICATION
+) -> list[int]:
+    """Close as Closed Skipped the open leaver candidates whose seat's person is no longer
+    inactive in the directory (reactivated by an import, or another person matched by a
+    resolution rule or by hand)."""
+    returned = (
+        _open(profile, profiles)
+        .filter(justification=Justification.LEAVER)
+        .filter(Q(subscription__person__isnull=True) | Q(subscription__person__active=True))
+        .filter(subscription__isnull=False)
+    )
+    return transition(
+        returned,
+        OPEN_STATES,
+        State.CLOSED_SKIPPED,
+        note="The seat's person is no longer a leaver in the directory.",
+        label=label,
+    )
+
+
+RULE_CHANGE = "rule change"
+
+
+def after_rejudge(sender, profile_ids=None, **kwargs) -> int:
+    """``seats_rejudged``: the rules re-judged stored seats; close the open candidates whose
+    premise broke, at once. Returns how many were closed."""
+    profiles = None if profile_ids is None else list(profile_ids)
+    closed = close_excluded(profiles=profiles, label=RULE_CHANGE)
+    closed += close_returned_leavers(profiles=profiles, label=RULE_CHANGE)
+    return len(closed)
 
 
 # -- raising new candidates --------------------------------------------------------------------
@@ -356,6 +391,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     result.vanished = len(close_vanished(profiles=profiles))
     result.canceled = len(cancel_resumed(profiles=profiles))
     result.excluded = len(close_excluded(profiles=profiles))
+    result.excluded += len(close_returned_leavers(profiles=profiles))
 
     rules = ReclamationRule.objects.filter(
         active=True, profile__status=IntegrationProfile.Status.PUBLISHED

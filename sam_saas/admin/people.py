@@ -66,6 +66,8 @@ class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
                     for warning in result.warnings:
                         messages.warning(request, warning)
                     messages.success(request, result.summary())
+                    if result.rules is not None:
+                        messages.info(request, result.rules.summary())
                     if not dry_run:
                         return redirect("admin:sam_saas_person_changelist")
                     form = PeopleImportForm()

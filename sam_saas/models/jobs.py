@@ -22,6 +22,7 @@ class JobRun(models.Model):
         ACTIVITY = "activity", "Refresh activity"
         RECONCILE = "reconcile", "Reconcile"
         VALIDATE = "validate", "Validate connection"
+        APPLY_RULES = "apply_rules", "Apply rules to stored seats"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"

@@ -16,6 +16,7 @@ from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from ..models import IntegrationProfile, SoftwareSubscription, SubscriptionIdentifier
+from ..signals import seats_rejudged
 from .keeps import subscription_ids
 from .rules import apply_rules
 
@@ -80,7 +81,14 @@ def return_to_automatic(subscriptions, fields=FIELDS) -> ReturnResult:
             manual = seats.filter(person_set_at__isnull=False)
             person_ids = list(manual.values_list("pk", flat=True))
             result.person = manual.update(person_set_at=None, person_set_by="")
-            profiles = IntegrationProfile.objects.filter(subscriptions__pk__in=person_ids)
-            for profile in profiles.distinct():
+            profiles = list(
+                IntegrationProfile.objects.filter(subscriptions__pk__in=person_ids).distinct()
+            )
+            for profile in profiles:
                 result.changed += apply_rules(profile, only=person_ids).changed
+            if profiles:
+                # A leaver candidate raised on the hand-set person may have lost its premise.
+                seats_rejudged.send(
+                    sender=SoftwareSubscription, profile_ids=[p.pk for p in profiles]
+                )
     return result

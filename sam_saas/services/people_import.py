@@ -45,6 +45,7 @@ class ImportResult:
     unchanged: int = 0
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    rules: object = None  # services.rejudge.Outcome: the seats re-judged after the import
 
     def summary(self) -> str:
         prefix = "Dry run, nothing saved: would have " if self.dry_run else "People import: "
@@ -66,11 +67,21 @@ class _Row:
         return self.email.lower()
 
 
-def import_people(source, deactivate_missing: bool = False, dry_run: bool = False) -> ImportResult:
+def import_people(
+    source,
+    deactivate_missing: bool = False,
+    dry_run: bool = False,
+    *,
+    trigger: str = "manual",
+) -> ImportResult:
     """Validate and import a directory CSV (bytes, str or a file object).
 
     Raises ``PeopleImportError`` with every error when any row is invalid; nothing is saved
-    then. With ``dry_run`` the file is validated and counted, and nothing is saved either."""
+    then. With ``dry_run`` the file is validated and counted, and nothing is saved either.
+
+    An import that changed anyone re-judges the stored seats at once (people matched, their
+    department and cost center in exclusion rules, leavers), inline or as an "Apply rules"
+    job run with ``trigger`` (``services.rejudge``)."""
     text = _decode(_read(source))
     rows, columns, warnings, errors = _parse(text)
 
@@ -153,6 +164,10 @@ def import_people(source, deactivate_missing: bool = False, dry_run: bool = Fals
         raise PeopleImportError(
             [f"The directory changed during the import ({exc}); nothing was imported. Retry."]
         ) from exc
+    if result.created or result.updated or result.deactivated:
+        from .rejudge import apply_at_once
+
+        result.rules = apply_at_once(trigger=trigger)
     return result
 
 

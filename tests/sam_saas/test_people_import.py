@@ -275,9 +275,9 @@ def test_it_prints_a_summary_from_the_command(tmp_path):
 
     call_command("import_people", str(path), stdout=out, stderr=StringIO())
 
-    assert out.getvalue().strip() == (
-        "People import: created 2, updated 0, deactivated 0, unchanged 0."
-    )
+    summary, rules = out.getvalue().strip().splitlines()
+    assert summary == "People import: created 2, updated 0, deactivated 0, unchanged 0."
+    assert rules.startswith("Rules applied at once: 0 seat(s) re-judged")
     assert Person.objects.count() == 2
 
 
@@ -330,7 +330,8 @@ def test_it_imports_an_uploaded_file_in_the_admin(admin_client):
     assert response.status_code == 302
     assert response.url == reverse("admin:sam_saas_person_changelist")
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "People import: created 1, updated 0, deactivated 0, unchanged 0."
+        "People import: created 1, updated 0, deactivated 0, unchanged 0.",
+        "Rules applied at once: 0 seat(s) re-judged, 0 changed; 0 open candidate(s) closed.",
     ]
     assert Person.objects.get().email == "ana@x.example"
 

@@ -38,6 +38,7 @@ class Command(BaseCommand):
                 data,
                 deactivate_missing=options["deactivate_missing"],
                 dry_run=options["dry_run"],
+                trigger="command",
             )
         except PeopleImportError as exc:
             for error in exc.errors:
@@ -48,3 +49,5 @@ class Command(BaseCommand):
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(warning))
         self.stdout.write(self.style.SUCCESS(result.summary()))
+        if result.rules is not None:
+            self.stdout.write(result.rules.summary())
