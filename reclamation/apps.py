@@ -22,13 +22,16 @@ def close_candidates_of_removed_profile(sender, instance, **kwargs):
 
 
 def after_download(sender, profile, run, **kwargs):
-    """A profile gets its reviewable rule on its first download, and the open candidates of
-    seats that vanished at the vendor close as Closed Skipped at once."""
+    """A profile gets its reviewable rule on its first download; the open candidates of seats
+    that vanished at the vendor close at once, and candidates waiting for a user whose seat
+    now matches a person return to Ready."""
     from .services.identification import close_vanished
     from .services.rules import ensure_rule
+    from .services.workflow import resolve_attention
 
     ensure_rule(profile)
     close_vanished(profile)
+    resolve_attention(profile=profile)
 
 
 class ReclamationConfig(AppConfig):
@@ -46,7 +49,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.models import IntegrationProfile
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
-        from . import dashboard, figures, jobs, reports
+        from . import dashboard, figures, jobs, profile_pages, reports
         from .services import decisions, identification
 
         jobs.register()
@@ -64,6 +67,7 @@ class ReclamationConfig(AppConfig):
         # and the figures behind them (sam_saas.extensions).
         reports.register()
         dashboard.register()
+        profile_pages.register()
         extensions.register_stale_thresholds(figures.stale_thresholds)
         extensions.register_savings_source(figures.savings_by_position)
         extensions.register_stale_differences(figures.stale_differences)

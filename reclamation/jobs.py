@@ -26,6 +26,8 @@ def run_identification_job(run: JobRun) -> None:
     started = run.started_at or timezone.now()
     jobs.report_progress(run, 5, "Identifying candidates")
     result = identification.identify()
+    # Attention Required for want of a user returns to Ready once a person matches the seat.
+    resolved = workflow.resolve_attention()
     jobs.report_progress(run, 70, "Expiring unanswered notifications")
     expired = workflow.expire_awaiting_user()
     jobs.report_progress(run, 85, "Starting Ready candidates")
@@ -38,7 +40,7 @@ def run_identification_job(run: JobRun) -> None:
         run,
         created=result.raised,
         removed=result.closed,
-        updated=len(expired.done) + len(advanced.done),
+        updated=len(expired.done) + len(advanced.done) + len(resolved),
     )
     jobs.report_progress(
         run,

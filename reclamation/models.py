@@ -181,6 +181,15 @@ class ReclamationCandidate(models.Model):
         NEVER_USED = "never_used", "Never used"
         LEAVER = "leaver", "Leaver"
         STALE_INVITATION = "stale_invitation", "Stale invitation"
+        MANUAL = "manual", "Proposed by hand"
+
+    class AttentionCause(models.TextChoices):
+        """Why a candidate is in Attention Required: what must be resolved for it to return
+        to Ready (or, for a failed step, what "Retry" runs again)."""
+
+        NO_USER = "no_user", "No user to notify"
+        NOTIFY_FAILED = "notify_failed", "The e-mail could not be sent"
+        RECLAIM_FAILED = "reclaim_failed", "The reclaim failed"
 
     class UserResponse(models.TextChoices):
         KEEP = "keep", "I still need it"
@@ -284,6 +293,24 @@ class ReclamationCandidate(models.Model):
     respond_by = models.DateTimeField(null=True, blank=True)
     user_response = models.CharField(max_length=10, choices=UserResponse.choices, blank=True)
     responded_at = models.DateTimeField(null=True, blank=True)
+    attention_cause = models.CharField(
+        max_length=20,
+        choices=AttentionCause.choices,
+        blank=True,
+        help_text="Set with Attention Required: what must be resolved.",
+    )
+    manager_email = models.EmailField(
+        "manager asked",
+        max_length=254,
+        blank=True,
+        help_text="The manager e-mailed to approve or decline after the user kept the seat; "
+        "empty: the SAM approvers decide.",
+    )
+    proposed_reason = models.TextField(
+        "justification given",
+        blank=True,
+        help_text="For a candidate proposed by hand: why the SAM manager proposed it.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]

@@ -3,8 +3,9 @@ licence-position columns and figures without the core importing it.
 
 Like :mod:`sam_saas.connectors` for vendors, and NetBox's dashboard widget registry: an app
 registers from its ``AppConfig.ready()``; the core asks this module what is registered and
-never imports the app. The reclamation app registers its reports (candidates, candidate
-events), the potential-savings and freed-seats tiles and chart, the licence-position columns
+never imports the app. The reclamation app registers its profile-list columns and profile
+page related lists (open candidates, rule needs review, its rule, candidates by state), its
+reports (candidates, candidate events), the potential-savings and freed-seats tiles and chart, the licence-position columns
 (open candidates, potential savings, freed this year), the source of those figures, the
 inactivity threshold that makes a seat stale, and the reasons the stale-seat count and the
 candidates may legitimately differ. Without it installed, the core shows none of these.
@@ -82,6 +83,31 @@ class PositionColumn:
     help_text: str = ""
 
 
+@dataclass(frozen=True)
+class ProfileColumn:
+    """A column of the integration-profile list. ``annotate(queryset)`` adds what the column
+    needs to the changelist's one query (a subquery, never a query per row); ``value(profile)``
+    reads it back. ``ordering`` names the annotation to sort by."""
+
+    key: str
+    header: str
+    annotate: Callable[[Any], Any]
+    value: Callable[[Any], Any]
+    order: int = 100
+    ordering: str | None = None
+    boolean: bool = False
+
+
+@dataclass(frozen=True)
+class RelatedLink:
+    """One entry of a profile page's related lists: a label, how many, and where they are."""
+
+    label: str
+    count: int | None
+    url: str
+    note: str = ""
+
+
 @dataclass
 class Registry:
     reports: list[Contribution] = field(default_factory=list)
@@ -91,6 +117,9 @@ class Registry:
     stale_thresholds: Callable[[], StaleThresholds] | None = None
     savings_source: Callable[..., dict] | None = None
     stale_differences: Callable[..., StaleComparison] | None = None
+    profile_columns: list[ProfileColumn] = field(default_factory=list)
+    # build(profile) → [RelatedLink, ...] for the profile page's related lists.
+    profile_links: list[Contribution] = field(default_factory=list)
 
 
 registry = Registry()
@@ -147,3 +176,16 @@ def register_stale_differences(source: Callable[..., StaleComparison]) -> None:
 def stale_thresholds() -> StaleThresholds | None:
     """None when no app defines when a seat is stale: then no seat is."""
     return registry.stale_thresholds() if registry.stale_thresholds else None
+
+
+def register_profile_column(column: ProfileColumn) -> None:
+    """A column of the profile list (reclamation: open candidates, rule needs review). The
+    core's own columns come first; ``order`` places registered ones among themselves."""
+    _add(registry.profile_columns, column)
+
+
+def register_profile_links(key: str, build: Callable[[Any], list], *, order: int = 100) -> None:
+    """``build(profile)`` returns :class:`RelatedLink` objects for the profile page's related
+    lists (reclamation: its rule and its candidates by state). The core's links are ordered
+    10 (models, subscriptions), 20 (identifiers), 30 (exclusion rules), 90 (job results)."""
+    _add(registry.profile_links, Contribution(key, order, build))

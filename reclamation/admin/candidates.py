@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -26,11 +27,14 @@ from sam_saas.services import jobs
 from ..kinds import JobKind
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
 from ..services import decisions, workflow
+from ..services.actions import ADMIN_ACTIONS, APPROVE, REQUIRED, Action
 from ..services.identification import explain
+from ..services.wording import effect_text, provider_label
 
 State = ReclamationCandidate.State
 APPROVE_PERMISSION = "reclamation.approve_reclamationcandidate"
 MAX_LISTED = 20
+FROM_PAGE = "_from_page"  # the confirmation page was opened from the candidate's page
 
 
 class CandidateEventInline(admin.TabularInline):
@@ -83,14 +87,6 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         ("department", admin.AllValuesFieldListFilter),
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
-    actions = (
-        "approve",
-        "reject",
-        "reclaim_now",
-        "close_skipped",
-        "close_complete",
-        "propose_again_now",
-    )
     inlines = (CandidateEventInline,)
     fieldsets = (
         (
@@ -115,10 +111,13 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
             "Evidence",
             {
                 "fields": (
+                    "last_activity_summary",
                     "last_activity_at",
                     "last_activity_source",
                     "last_activity_evidence",
                     "inactive_days",
+                    "manager",
+                    "proposed_reason",
                 )
             },
         ),
@@ -138,6 +137,8 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
                     "respond_by",
                     "user_response",
                     "responded_at",
+                    "manager_email",
+                    "attention_cause",
                 )
             },
         ),
@@ -171,7 +172,21 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         "respond_by",
         "user_response",
         "responded_at",
+        "manager_email",
+        "attention_cause",
+        "last_activity_summary",
+        "manager",
+        "proposed_reason",
     )
+
+    change_form_template = "admin/reclamation/reclamationcandidate/change_form.html"
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
+            # The candidate's page: its evidence reads the seat, the person and the manager.
+            qs = qs.select_related("subscription", "person__manager", "profile")
+        return qs
 
     # -- permissions ---------------------------------------------------------------------------
 
@@ -224,6 +239,34 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         from ..services.savings import savings_note
 
         return savings_note(obj.provider)
+
+    @admin.display(description="last activity")
+    def last_activity_summary(self, obj):
+        """The evidence in one line; a never-active seat says since when it exists."""
+        vendor = provider_label(obj.provider)
+        if obj.last_activity_at is not None:
+            parts = [f"{obj.last_activity_at:%Y-%m-%d %H:%M} UTC"]
+            if obj.last_activity_source:
+                parts.append(f"from {obj.last_activity_source}")
+            if obj.last_activity_evidence:
+                parts.append(f"({obj.last_activity_evidence})")
+            return " ".join(parts)
+        subscription = obj.subscription if obj.subscription_id else None
+        created = getattr(subscription, "external_created_at", None)
+        if created is not None:
+            return f"never active since the seat was created at {vendor} on {created:%Y-%m-%d}"
+        seen = getattr(subscription, "first_seen_at", None)
+        if seen is not None:
+            return f"never active since the seat was first seen at {vendor} on {seen:%Y-%m-%d}"
+        return "never active"
+
+    @admin.display(description="manager")
+    def manager(self, obj):
+        person = obj.person if obj.person_id else None
+        manager = getattr(person, "manager", None)
+        if manager is None:
+            return "— (none on record: SAM approvers decide)"
+        return str(manager)
 
     @admin.display(description="why it was raised")
     def why(self, obj):
@@ -319,104 +362,50 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         }
         return super().changelist_view(request, extra_context)
 
-    # -- actions -------------------------------------------------------------------------------
-
-    ACTIONS = {
-        "approve": {
-            "title": "Approve reclamation",
-            "button": "Approve",
-            "from": workflow.APPROVABLE,
-            "permission": "approve",
-            "reason": "optional",
-        },
-        "reject": {
-            "title": "Reject reclamation",
-            "button": "Reject",
-            "from": workflow.REJECTABLE,
-            "permission": "approve",
-            "reason": "required",
-        },
-        "reclaim_now": {
-            "title": "Reclaim now",
-            "button": "Reclaim now",
-            "from": workflow.RECLAIMABLE_NOW,
-            "permission": "change",
-            "reason": "optional",
-        },
-        "close_skipped": {
-            "title": "Close skipped",
-            "button": "Close skipped",
-            "from": workflow.SKIPPABLE,
-            "permission": "change",
-            "reason": "optional",
-        },
-        "close_complete": {
-            "title": "Close complete (removed by hand)",
-            "button": "Close complete",
-            "from": workflow.CLOSABLE_BY_HAND,
-            "permission": "change",
-            "reason": "optional",
-        },
-    }
-
-    @admin.action(description="Approve selected candidates…", permissions=["approve"])
-    def approve(self, request, queryset):
-        return self._confirm_or_apply(request, queryset, "approve")
-
-    @admin.action(description="Reject selected candidates (with reason)…", permissions=["approve"])
-    def reject(self, request, queryset):
-        return self._confirm_or_apply(request, queryset, "reject")
-
-    @admin.action(description="Reclaim now…", permissions=["change"])
-    def reclaim_now(self, request, queryset):
-        return self._confirm_or_apply(request, queryset, "reclaim_now")
-
-    @admin.action(description="Close skipped…", permissions=["change"])
-    def close_skipped(self, request, queryset):
-        return self._confirm_or_apply(request, queryset, "close_skipped")
-
-    @admin.action(description="Close complete (removed by hand)…", permissions=["change"])
-    def close_complete(self, request, queryset):
-        return self._confirm_or_apply(request, queryset, "close_complete")
+    # -- actions ---------------------------------------------------------------------------------
+    # Built from ``services.actions.ADMIN_ACTIONS``: the list actions, the buttons on a
+    # candidate's page and the confirmation page all come from the same definitions.
 
     def _allowed(self, request, permission: str) -> bool:
-        if permission == "approve":
+        if permission == APPROVE:
             return self.has_approve_permission(request)
         return self.has_change_permission(request)
 
-    def _confirm_or_apply(self, request, queryset, name: str):
-        spec = self.ACTIONS[name]
+    def confirm_or_apply(self, request, queryset, action: Action):
         # Re-checked here, not only by the action list: the confirmation page may have been
         # opened before a permission was withdrawn.
-        if not self._allowed(request, spec["permission"]):
+        if not self._allowed(request, action.permission):
             raise PermissionDenied
-        candidates = list(queryset.select_related("profile").order_by("pk"))
+        candidates = list(queryset.select_related("profile", "subscription").order_by("pk"))
         reason = (request.POST.get("reason") or "").strip()
         error = ""
         if "apply" in request.POST:
-            if spec.get("reason") == "required" and not reason:
+            if action.reason == REQUIRED and not reason:
                 error = "A reason is required."
             else:
-                self._apply(request, name, [c.pk for c in candidates], reason)
-                return None
-        return self._confirmation_page(request, name, spec, candidates, reason, error)
+                result = action.run([c.pk for c in candidates], request.user, reason)
+                self._report(request, action, result)
+                return self._after(request, result, candidates)
+        return self._confirmation_page(request, action, candidates, reason, error)
 
-    def _apply(self, request, name: str, ids: list[int], reason: str):
-        user = request.user
-        if name == "approve":
-            result = workflow.approve(ids, user, note=reason)
-        elif name == "reject":
-            result = workflow.reject(ids, user, reason)
-        elif name == "reclaim_now":
-            result = workflow.reclaim_now(ids, user, note=reason)
-        elif name == "close_skipped":
-            result = workflow.close_skipped(ids, user, note=reason)
-        else:
-            result = workflow.close_complete(ids, user, note=reason)
-        self._report(request, name, result)
+    def _after(self, request, result: workflow.ActionResult, candidates):
+        """Where to go once the action ran: to what it created (the exclusion rule), back to
+        the candidate's page when it was started there, else the worklist (None)."""
+        if len(result.created) == 1:
+            obj = result.created[0]
+            opts = obj._meta
+            return HttpResponseRedirect(
+                reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+            )
+        if request.POST.get(FROM_PAGE) and len(candidates) == 1:
+            return HttpResponseRedirect(self._page_url(candidates[0]))
+        return None
 
-    def _report(self, request, name: str, result: workflow.ActionResult):
-        title = self.ACTIONS[name]["title"]
+    def _page_url(self, candidate) -> str:
+        return reverse("admin:reclamation_reclamationcandidate_change", args=[candidate.pk])
+
+    def _report(self, request, action: Action, result: workflow.ActionResult):
+        title = action.title
         if result.done:
             parts = [f"{title}: {len(result.done)} candidate(s) done."]
             if result.notified:
@@ -427,6 +416,17 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
                 parts.append(
                     f"{len(result.manual)} to remove by hand at the vendor (reclaiming is off "
                     "for their profile), then “Close complete (removed by hand)”."
+                )
+            if result.attention:
+                parts.append(
+                    f"{len(result.attention)} need attention: no person matches their seat, "
+                    "so nobody can be notified."
+                )
+            if result.created:
+                parts.append(
+                    f"{len(result.created)} user exclusion rule(s) created: "
+                    + ", ".join(str(o) for o in result.created[:MAX_LISTED])
+                    + "."
                 )
             self.message_user(request, " ".join(parts), messages.SUCCESS)
         if result.skipped:
@@ -447,62 +447,76 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         if not result.done and not result.skipped:
             self.message_user(request, f"{title}: nothing to do.", messages.INFO)
 
-    def _outcome(self, name: str, candidate: ReclamationCandidate, effects: dict) -> str:
-        """What the action will do to this candidate, in words, for the confirmation page."""
-        spec = self.ACTIONS[name]
-        if candidate.state not in spec["from"]:
-            return (
-                f"Skipped: it is {candidate.get_state_display()}; only "
-                f"{workflow._labels(spec['from'])} candidates qualify."
-            )
-        reclaim_on = bool(candidate.profile and candidate.profile.reclaim_enabled)
-        provider = candidate.provider
-        label = workflow.provider_label(provider)
-        if reclaim_on and label not in effects:
-            effects[label] = workflow.effect_text(provider)
-        to_revocation = (
-            f"→ Awaiting Revocation, then removed through the {label} API (see below)."
-            if reclaim_on
-            else "→ Awaiting Revocation. " + workflow.manual_text(provider)
-        )
-        if name == "approve":
-            snapshot = candidate.rule_snapshot or {}
-            if snapshot.get("notify_user"):
-                days = snapshot.get("days_before_reclaim", 7)
-                return (
-                    f"→ Awaiting User: e-mail to {candidate.user_principal_name} with “I still "
-                    f"need it” and “Release it”; reclaimed after {days} days without an answer."
-                )
-            return to_revocation
-        if name == "reclaim_now":
-            return to_revocation
-        if name == "reject":
-            return "→ Closed Skipped: the seat is kept."
-        if name == "close_skipped":
-            return "→ Closed Skipped: the seat is kept."
-        return "→ Closed Complete: recorded as removed by hand; the subscription becomes reclaimed."
-
-    def _confirmation_page(self, request, name, spec, candidates, reason, error):
+    def _confirmation_page(self, request, action: Action, candidates, reason, error):
         effects: dict[str, str] = {}
-        rows = [(c, self._outcome(name, c, effects)) for c in candidates]
+        rows = []
+        for c in candidates:
+            rows.append((c, action.describe(c)))
+            label = provider_label(c.provider)
+            if (
+                action.removes_seat
+                and action.applies_to(c)
+                and c.profile_id
+                and c.profile.reclaim_enabled
+                and label not in effects
+            ):
+                effects[label] = effect_text(c.provider)
+        from_page = bool(request.POST.get(FROM_PAGE)) and len(candidates) == 1
         context = {
             **self.admin_site.each_context(request),
-            "title": spec["title"],
+            "title": action.title,
             "opts": self.opts,
             "app_label": self.opts.app_label,
             "verbose_name_plural": capfirst(self.opts.verbose_name_plural),
             "rows": rows,
-            "eligible": sum(1 for c in candidates if c.state in spec["from"]),
+            "eligible": sum(1 for c in candidates if action.applies_to(c)),
             "effects": sorted(effects.items()),
-            "reason_mode": spec.get("reason", ""),
+            "reason_mode": action.reason,
             "reason": reason,
             "error": error,
-            "button": spec["button"],
+            "button": action.button,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            "action_name": name,
+            "action_name": action.name,
             "select_across": request.POST.get("select_across", "0"),
+            "from_page": from_page,
+            "back_url": self._page_url(candidates[0]) if from_page else "",
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(
             request, "admin/reclamation/reclamationcandidate/confirm_action.html", context
         )
+
+    # -- the candidate's page ------------------------------------------------------------------
+
+    def page_actions(self, request, obj) -> list[Action]:
+        """The actions valid for this candidate's state that this user may run."""
+        return [
+            a
+            for a in ADMIN_ACTIONS.values()
+            if a.applies_to(obj) and self._allowed(request, a.permission)
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        extra_context = dict(extra_context or {})
+        if obj is not None:
+            extra_context["candidate_actions"] = self.page_actions(request, obj)
+            extra_context["from_page_field"] = FROM_PAGE
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+def _list_action(action: Action):
+    """The admin list action of one workflow action (its confirmation page, then its run)."""
+
+    def run(modeladmin, request, queryset):
+        return modeladmin.confirm_or_apply(request, queryset, action)
+
+    run.__name__ = action.name
+    return admin.action(description=action.menu, permissions=[action.permission])(run)
+
+
+# The workflow's actions, then the one about seats rather than candidates (h9a's decisions).
+ReclamationCandidateAdmin.actions = (
+    *(_list_action(a) for a in ADMIN_ACTIONS.values()),
+    "propose_again_now",
+)

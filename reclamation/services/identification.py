@@ -211,19 +211,31 @@ def _open(profile: IntegrationProfile | None = None, profiles=None) -> models.Qu
 
 
 def close_vanished(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:
-    """Close as Closed Skipped the open candidates whose seat disappeared at the vendor (the
-    download set the subscription to ``removed``, or the row is gone). Call it after a download
-    for one profile; identification calls it for all. Returns the closed ids."""
+    """Close the open candidates whose seat disappeared at the vendor (the download set the
+    subscription to ``removed``, or the row is gone), as ServiceNow does: Awaiting Revocation
+    becomes Closed Complete (the seat is gone, as the workflow wanted), any other open state
+    Closed Skipped (nobody decided to remove it). Call it after a download for one profile;
+    identification calls it for all. Returns the closed ids."""
     vanished = _open(profile, profiles).filter(
         Q(subscription__isnull=True) | Q(subscription__status=Sub.Status.REMOVED)
     )
-    return transition(
-        vanished,
-        OPEN_STATES,
-        State.CLOSED_SKIPPED,
-        note="The seat no longer exists at the vendor: nothing left to reclaim.",
+    revoked = transition(
+        vanished.filter(state=State.AWAITING_REVOCATION),
+        [State.AWAITING_REVOCATION],
+        State.CLOSED_COMPLETE,
+        note="The subscription no longer exists at the vendor while awaiting revocation: "
+        "counted as reclaimed.",
         label=DOWNLOAD,
     )
+    others = [s for s in OPEN_STATES if s != State.AWAITING_REVOCATION]
+    skipped = transition(
+        vanished.filter(state__in=others),
+        others,
+        State.CLOSED_SKIPPED,
+        note="The subscription no longer exists at the vendor: nothing left to reclaim.",
+        label=DOWNLOAD,
+    )
+    return sorted(revoked + skipped)
 
 
 def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) -> list[int]:

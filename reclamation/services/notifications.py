@@ -1,10 +1,13 @@
-"""E-mailing the seat holder, and the signed links of the answer.
+"""E-mailing the seat holder (and, after a keep, their manager), and the signed links of
+their answers.
 
 A link is ``TimestampSigner``-signed (so it cannot be forged), expires after the rule's days
 (so an old mail cannot keep a seat forever), and carries the candidate's ``last_transition``
 as a nonce: it works only while the candidate is still in the Awaiting User transition that
 sent it, so a used link, or one from an earlier notification, is refused. The pages behind it
-need no login, and a GET never changes anything (mail scanners prefetch links).
+need no login, and a GET never changes anything (mail scanners prefetch links). The manager's
+approve and decline links are of the same design; which answers exist, from which states and
+what they do is defined once in ``actions.LINK_ACTIONS``.
 """
 
 from __future__ import annotations
@@ -24,11 +27,12 @@ from django.urls import reverse
 from sam_saas.connectors import provider_label
 
 from ..models import ReclamationCandidate
-from .transitions import transition
+from .transitions import record, transition
 
 logger = logging.getLogger(__name__)
 
 State = ReclamationCandidate.State
+Cause = ReclamationCandidate.AttentionCause
 Answer = ReclamationCandidate.UserResponse
 SALT = "reclamation.user-answer"
 
@@ -79,8 +83,6 @@ def read_token(token: str) -> Link:
         link = Link(int(data["c"]), str(uuid.UUID(data["n"])), str(data["a"]), int(data["d"]))
     except (KeyError, TypeError, ValueError, AttributeError):
         raise LinkInvalid("The link is damaged.") from None
-    if link.answer not in Answer.values:
-        raise LinkInvalid("The link is damaged.")
     try:
         # The days travel in the signed payload, so a second unsign enforces them.
         signer.unsign_object(token, max_age=dt.timedelta(days=link.days))
@@ -91,13 +93,24 @@ def read_token(token: str) -> Link:
     return link
 
 
-def current_candidate(link: Link) -> ReclamationCandidate:
-    """The candidate the link may still answer for. Raises :class:`LinkUsed` otherwise."""
+def current_candidate(link: Link, from_states) -> ReclamationCandidate:
+    """The candidate the link may still answer for (in one of the answer's ``from_states``,
+    still in the transition that sent the link). Raises :class:`LinkUsed` otherwise."""
     candidate = (
         ReclamationCandidate.objects.filter(
-            pk=link.candidate_id, state=State.AWAITING_USER, last_transition=link.nonce
+            pk=link.candidate_id, state__in=list(from_states), last_transition=link.nonce
         )
-        .only("pk", "user_principal_name", "profile_name", "provider", "respond_by")
+        .only(
+            "pk",
+            "user_principal_name",
+            "user_name",
+            "profile_name",
+            "provider",
+            "respond_by",
+            "justification",
+            "last_activity_at",
+            "user_response",
+        )
         .first()
     )
     if candidate is None:
@@ -161,8 +174,95 @@ def send(candidate_ids: list[int]) -> int:
                 condition=Q(last_transition=candidate.last_transition),
                 updates={
                     "message": f"The e-mail to the user could not be sent: {exc}",
-                    "hint": "Check the e-mail settings (EMAIL_URL), then use “Reclaim now” "
-                    "or “Close skipped”.",
+                    "hint": "Check the e-mail settings (EMAIL_URL), then use “Retry” to send "
+                    "it again, or “Reclaim now” or “Close skipped”.",
+                    "attention_cause": Cause.NOTIFY_FAILED,
                 },
             )
+        return 0
+
+
+# -- the manager, after "I still need it" ------------------------------------------------------
+
+
+def build_manager_message(candidate: ReclamationCandidate) -> EmailMessage:
+    days = int((candidate.rule_snapshot or {}).get("days_before_reclaim", 7))
+    context = {
+        "candidate": candidate,
+        "vendor": provider_label(candidate.provider),
+        "days": days,
+        "approve_url": answer_url(candidate, "approve", days),
+        "decline_url": answer_url(candidate, "decline", days),
+    }
+    return EmailMessage(
+        subject=f"{candidate.user_name or candidate.user_principal_name} wants to keep "
+        f"their {context['vendor']} seat",
+        body=render_to_string("reclamation/email/ask_manager.txt", context),
+        to=[candidate.manager_email],
+    )
+
+
+def send_to_manager(candidate_id: int) -> int:
+    """E-mail the manager of a kept seat the approve and decline links. When the mail cannot
+    be sent the candidate stays Awaiting Approval and says so: the SAM approvers decide."""
+    candidate = ReclamationCandidate.objects.filter(
+        pk=candidate_id, state=State.AWAITING_APPROVAL
+    ).first()
+    if candidate is None or not candidate.manager_email:
+        return 0
+    try:
+        return build_manager_message(candidate).send() or 0
+    except Exception as exc:
+        logger.exception("could not e-mail the manager of candidate %s", candidate_id)
+        text = (
+            f"The e-mail to the manager {candidate.manager_email} could not be sent: {exc}. "
+            "A SAM approver decides in the admin."
+        )
+        ReclamationCandidate.objects.filter(
+            pk=candidate_id, last_transition=candidate.last_transition
+        ).update(message=text)
+        record(candidate_id, text, label="notification")
+        return 0
+
+
+def approvers_emails() -> list[str]:
+    """The SAM approvers' e-mails: active users holding the approve permission through a
+    group or directly (superusers are not mailed for every candidate)."""
+    from django.contrib.auth import get_user_model
+
+    q = Q(
+        groups__permissions__codename="approve_reclamationcandidate",
+        groups__permissions__content_type__app_label="reclamation",
+    ) | Q(
+        user_permissions__codename="approve_reclamationcandidate",
+        user_permissions__content_type__app_label="reclamation",
+    )
+    users = get_user_model().objects.filter(q, is_active=True).exclude(email="")
+    return sorted(set(users.values_list("email", flat=True)))
+
+
+def tell_approvers(candidate_id: int) -> int:
+    """A kept seat whose holder has no manager: tell the SAM approvers it waits for them."""
+    candidate = ReclamationCandidate.objects.filter(
+        pk=candidate_id, state=State.AWAITING_APPROVAL
+    ).first()
+    recipients = approvers_emails()
+    if candidate is None or not recipients:
+        return 0
+    context = {
+        "candidate": candidate,
+        "vendor": provider_label(candidate.provider),
+        "admin_url": public_url(
+            reverse("admin:reclamation_reclamationcandidate_change", args=[candidate.pk])
+        ),
+    }
+    message = EmailMessage(
+        subject=f"A {context['vendor']} seat kept by its user waits for your decision",
+        body=render_to_string("reclamation/email/tell_approvers.txt", context),
+        to=recipients,
+    )
+    try:
+        return message.send() or 0
+    except Exception:
+        logger.exception("could not tell the SAM approvers about candidate %s", candidate_id)
         return 0

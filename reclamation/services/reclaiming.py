@@ -24,13 +24,16 @@ from sam_saas.models import SoftwareSubscription
 from ..models import ReclamationCandidate
 from . import transitions
 from .transitions import transition, unclaimed
-from .workflow import manual_text, mark_reclaimed
+from .wording import manual_text
+from .workflow import mark_reclaimed
 
 logger = logging.getLogger(__name__)
 
 State = ReclamationCandidate.State
 Sub = SoftwareSubscription
 TASK = "reclaim task"
+VANISHED = "The subscription no longer exists at the vendor: counted as reclaimed."
+RETRY_HINT = "Fix the cause, then use “Retry” to reclaim again, or close the candidate."
 
 
 class TransientReclaimError(Exception):
@@ -60,6 +63,9 @@ def release(candidate_id: int) -> None:
 
 
 def _finish(candidate_id: int, to_state: str, note: str, *, message: str = "", hint: str = ""):
+    updates = {"reclaim_started_at": None, "message": message or note, "hint": hint}
+    if to_state == State.ATTENTION_REQUIRED:
+        updates["attention_cause"] = ReclamationCandidate.AttentionCause.RECLAIM_FAILED
     return transition(
         [candidate_id],
         [State.AWAITING_REVOCATION],
@@ -68,7 +74,7 @@ def _finish(candidate_id: int, to_state: str, note: str, *, message: str = "", h
         note,
         label=TASK,
         claimed=True,
-        updates={"reclaim_started_at": None, "message": message or note, "hint": hint},
+        updates=updates,
     )
 
 
@@ -106,11 +112,15 @@ def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
     ).get(pk=candidate_id)
     subscription, profile = candidate.subscription, candidate.profile
 
-    if subscription is None or profile is None or not subscription.holds_seat:
+    if subscription is None or not subscription.holds_seat:
+        # ServiceNow: Awaiting Revocation with its subscription gone is Closed Complete.
+        _finish(candidate_id, State.CLOSED_COMPLETE, VANISHED)
+        return Outcome.COMPLETE
+    if profile is None:
         _finish(
             candidate_id,
             State.CLOSED_SKIPPED,
-            "The seat no longer exists at the vendor: nothing left to reclaim.",
+            "The integration profile was removed: the seat cannot be reached.",
         )
         return Outcome.SKIPPED
     if not profile.reclaim_enabled:
@@ -143,7 +153,8 @@ def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
             candidate_id,
             State.ATTENTION_REQUIRED,
             f"{prefix}{exc}",
-            hint=exc.hint or "Fix the cause, then use “Reclaim now” to try again.",
+            # A transient error's own hint promises a next run; after giving up, "Retry" is it.
+            hint=RETRY_HINT if exc.retryable else (exc.hint or RETRY_HINT),
         )
         return Outcome.ATTENTION
     except Exception as exc:
@@ -152,7 +163,7 @@ def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
             candidate_id,
             State.ATTENTION_REQUIRED,
             f"Unexpected error: {type(exc).__name__}: {exc}",
-            hint="See the worker log for the traceback; then “Reclaim now” to try again.",
+            hint="See the worker log for the traceback; then “Retry” to reclaim again.",
         )
         return Outcome.ATTENTION
 
@@ -179,6 +190,6 @@ def _apply_outcome(candidate_id: int, outcome: ReclaimOutcome) -> str:
         State.ATTENTION_REQUIRED,
         f"The vendor refused: {outcome.message}" if outcome.message else "The vendor refused.",
         message=outcome.message or "The vendor refused to remove the seat.",
-        hint=outcome.hint or "Fix the cause, then use “Reclaim now”, or close the candidate.",
+        hint=outcome.hint or RETRY_HINT,
     )
     return Outcome.ATTENTION

@@ -24,6 +24,9 @@ class PublisherAdmin(admin.ModelAdmin):
         return obj.model_count
 
 
+PROFILE_LOOKUP = "subscriptions__profile__id__exact"
+
+
 @admin.register(SoftwareModel)
 class SoftwareModelAdmin(admin.ModelAdmin):
     list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
@@ -41,6 +44,10 @@ class SoftwareModelAdmin(admin.ModelAdmin):
             .annotate(identifier_count=Count("identifiers"))
         )
 
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the models of this profile's seats".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
+
     @admin.display(description="identifiers", ordering="identifier_count")
     def identifier_count(self, obj):
         return obj.identifier_count
@@ -53,6 +60,10 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
     re-points all its subscriptions in one UPDATE."""
 
     export_report = "identifiers"
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The profile page's related list links here: "the identifiers of this profile".
+        return lookup == PROFILE_LOOKUP or super().lookup_allowed(lookup, value, request)
 
     list_display = (
         "value",

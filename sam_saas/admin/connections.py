@@ -7,6 +7,8 @@ the history name the secret that changed, never its value.
 
 from django.contrib import admin
 from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from ..connectors import ConnectorError, get_connector
 from ..models import ConnectionAlias
@@ -39,6 +41,7 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
     search_fields = ("name", "client_id", "account_uri")
     autocomplete_fields = ("parent",)
     readonly_fields = (
+        "child_aliases",
         "connection_status",
         "status_message",
         "scopes",
@@ -80,6 +83,11 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
         # A view-only user sees every field read-only; the secrets must then be the
         # "set"/"not set" displays, never the model attributes (which hold the plaintext).
         editable = obj is None or self.has_change_permission(request, obj)
+        children = (
+            (("Child aliases", {"fields": ("child_aliases",)}),)
+            if obj is not None and obj.parent_id is None
+            else ()
+        )
         return (
             (None, {"fields": ("name", "parent", "provider", "auth_type")}),
             (
@@ -104,6 +112,37 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
                     )
                 },
             ),
+            *children,
+        )
+
+    @admin.display(description="child aliases")
+    def child_aliases(self, obj):
+        """A parent alias (one vendor app) serves several profiles through its children, each
+        with its own tokens: list them with their status and the profile each serves."""
+        children = list(obj.children.order_by("name").prefetch_related("profiles"))
+        if not children:
+            return "None yet: add an alias with this one as its parent for each organization."
+        rows = format_html_join(
+            "",
+            '<li><a href="{}">{}</a> — {}{}</li>',
+            (
+                (
+                    reverse("admin:sam_saas_connectionalias_change", args=[child.pk]),
+                    child.name,
+                    child.get_connection_status_display(),
+                    format_html(", profile {}", ", ".join(p.name for p in child.profiles.all()))
+                    if child.profiles.all()
+                    else "",
+                )
+                for child in children
+            ),
+        )
+        changelist = reverse("admin:sam_saas_connectionalias_changelist")
+        return format_html(
+            '<p>{} child aliases</p><ul id="child-aliases">{}</ul><a href="{}">As a list</a>',
+            len(children),
+            rows,
+            f"{changelist}?parent__id__exact={obj.pk}",
         )
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):

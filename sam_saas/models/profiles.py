@@ -6,6 +6,7 @@ import zoneinfo
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .choices import Process, Provider
@@ -44,6 +45,38 @@ def next_daily_run(refresh_time: dt.time, tz_name: str, after: dt.datetime) -> d
             return candidate
         day += dt.timedelta(days=1)
     raise AssertionError("unreachable: a daily time recurs within three days")
+
+
+class ProfileQuerySet(models.QuerySet):
+    def with_overview(self):
+        """The profile list's own figures, as subqueries so a page of profiles is one query:
+        ``last_download_at`` (the last successful download) and ``seats_held`` (by
+        ``SubscriptionQuerySet.holding_seats``, the one definition of a held seat)."""
+        from django.apps import apps
+
+        job_run = apps.get_model("sam_saas", "JobRun")
+        subscription = apps.get_model("sam_saas", "SoftwareSubscription")
+        last_download = (
+            job_run.objects.filter(
+                profile=models.OuterRef("pk"),
+                kind=job_run.Kind.DOWNLOAD,
+                status=job_run.Status.SUCCEEDED,
+            )
+            .order_by("-finished_at")
+            .values("finished_at")[:1]
+        )
+        seats = (
+            subscription.objects.holding_seats()
+            .filter(profile=models.OuterRef("pk"))
+            .order_by()
+            .values("profile")
+            .annotate(n=models.Count("pk"))
+            .values("n")
+        )
+        return self.annotate(
+            last_download_at=models.Subquery(last_download),
+            seats_held=Coalesce(models.Subquery(seats), 0),
+        )
 
 
 class IntegrationProfile(models.Model):
@@ -99,6 +132,8 @@ class IntegrationProfile(models.Model):
     organization_plan = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProfileQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -28,6 +28,7 @@ from sam_saas.services import jobs
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "journey-Pa55word!"
+MANAGER_EMAIL = "mona.manager@directory.example"
 
 
 @pytest.fixture
@@ -79,13 +80,15 @@ def run_action(page, action: str, values):
 
 @pytest.fixture
 def directory(sandbox):
-    """The company directory: everyone, in two departments."""
+    """The company directory: everyone, in two departments, reporting to one manager."""
+    boss = Person.objects.create(email=MANAGER_EMAIL, name="Mona Manager")
     for index, membership in enumerate(sandbox.state.default_org.members):
         user = membership.user
         Person.objects.create(
             email=user.email,
             name=user.name,
             department="Sales" if index % 2 else "Engineering",
+            manager=boss,
         )
 
 
@@ -193,21 +196,26 @@ def test_a_sam_manager_connects_refreshes_and_reclaims(
     assert states == {ReclamationCandidate.State.AWAITING_USER}
 
     # 5. The seat holders answer from the outbox, without logging in: three release their
-    #    seat (removed at Calendly: Closed Complete), one says "I still need it" (kept).
-    def answer(candidate_pk, button_text):
-        candidate = ReclamationCandidate.objects.get(pk=candidate_pk)
-        message = next(m for m in mail.outbox if candidate.user_principal_name in m.body)
+    #    seat (removed at Calendly: Closed Complete), one says "I still need it", which goes
+    #    to their manager (Awaiting Approval); the manager declines from their e-mail, and the
+    #    seat is kept (Closed Canceled).
+    def answer(address, needle, button_text):
+        message = next(m for m in reversed(mail.outbox) if address.lower() in m.to[0].lower())
+        assert needle in message.body
         line = next(line for line in message.body.splitlines() if button_text in line)
-        user_page = browser.new_page()
-        user_page.goto(f"{live_server.url}{urlsplit(line.split()[-1]).path}")
-        assert button_text in user_page.inner_text("#answer-form")
-        user_page.click("#answer-form button")
-        user_page.wait_for_selector("#answer-done")
-        user_page.close()
+        answer_page = browser.new_page()
+        answer_page.goto(f"{live_server.url}{urlsplit(line.split()[-1]).path}")
+        answer_page.wait_for_selector("#answer-form")
+        answer_page.click("#answer-form button")
+        answer_page.wait_for_selector("#answer-done")
+        answer_page.close()
+
+    def upn(pk):
+        return ReclamationCandidate.objects.get(pk=pk).user_principal_name
 
     for pk in released:
-        answer(pk, "Release it")
-    answer(kept, "I still need it")
+        answer(upn(pk), upn(pk), "Release it")
+    answer(upn(kept), upn(kept), "I still need it")
     closed = ReclamationCandidate.objects.filter(pk__in=released)
     assert set(closed.values_list("state", flat=True)) == {
         ReclamationCandidate.State.CLOSED_COMPLETE
@@ -217,8 +225,31 @@ def test_a_sam_manager_connects_refreshes_and_reclaims(
     listed = {m.uri for m in sandbox.state.default_org.members}
     assert not listed & set(gone.values_list("external_seat_id", flat=True))
     keeper = ReclamationCandidate.objects.select_related("subscription").get(pk=kept)
-    assert keeper.state == ReclamationCandidate.State.CLOSED_SKIPPED
+    assert keeper.state == ReclamationCandidate.State.AWAITING_APPROVAL
+    assert keeper.manager_email == MANAGER_EMAIL
+    answer(MANAGER_EMAIL, keeper.user_principal_name, "Decline")
+    keeper.refresh_from_db()
+    assert keeper.state == ReclamationCandidate.State.CLOSED_CANCELED
     assert keeper.subscription.external_seat_id in listed
+    assert SoftwareSubscription.objects.get(pk=keeper.subscription_id).keep_decision
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/{kept}/change/")
+    history = page.inner_text("#content")
+    assert "The manager declined the removal" in history and MANAGER_EMAIL in history
+    assert page.locator("#candidate-actions").count() == 0  # closed: nothing to act on
+    shoot("05c-manager-declined")
+
+    # A candidate's own page: its buttons go through the same confirmation page.
+    other = sales.exclude(pk__in=chosen).first()
+    page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/{other.pk}/change/")
+    assert page.locator("#back-to-worklist").inner_text() == "Back to the candidates"
+    page.click("#action-reject")
+    page.wait_for_selector("#confirm-candidates")
+    page.fill("#id_reason", "Needed for the trade show")
+    page.click("input[type=submit][value='Reject']")
+    page.wait_for_url(re.compile(rf".*/reclamationcandidate/{other.pk}/change/"))
+    assert "1 candidate(s) done" in page.inner_text(".messagelist")
+    other.refresh_from_db()
+    assert other.state == ReclamationCandidate.State.CLOSED_SKIPPED
     page.goto(f"{live_server.url}/admin/reclamation/reclamationcandidate/?department=Sales")
     shoot("05b-candidates-after")
 

@@ -122,11 +122,21 @@ def test_a_seat_kept_by_its_user_is_not_raised_again(connected, django_capture_o
     keep = next(p for p in links if "I still need it" in anonymous.get(p).content.decode())
     assert anonymous.post(keep).status_code == 200
     target.refresh_from_db()
-    assert target.state == State.CLOSED_SKIPPED
+    # ServiceNow: the keep goes to the manager (here none on record: the SAM approvers).
+    assert target.state == State.AWAITING_APPROVAL
 
     seat = SoftwareSubscription.objects.get(pk=target.subscription_id)
     assert seat.keep_decision == KeepDecision.KEPT_BY_USER
     assert seat.keep_decided_by == seat.user_principal_name  # the user answered, by e-mail
+
+    from reclamation.services import workflow as wf
+
+    declined = wf.reject([target.pk], None, "The user still needs it")
+    assert declined.done == [target.pk]
+    target.refresh_from_db()
+    assert target.state == State.CLOSED_CANCELED
+    seat.refresh_from_db()
+    assert seat.keep_decision == KeepDecision.DECLINED_BY_MANAGER
 
     refresh_and_identify(profile)
     assert open_candidate_of(seat.pk) is None

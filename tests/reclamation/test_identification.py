@@ -10,7 +10,7 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from reclamation.kinds import JobKind
-from reclamation.models import ReclamationCandidate, ReclamationRule
+from reclamation.models import OPEN_STATES, ReclamationCandidate, ReclamationRule
 from reclamation.services import identification
 from reclamation.services.identification import identify
 from reclamation.services.rules import ensure_rule
@@ -221,17 +221,27 @@ def test_it_auto_creates_one_reviewable_rule_per_profile_with_the_defaults(profi
 
 @pytest.mark.django_db
 def test_it_closes_open_candidates_whose_seat_vanished_at_the_vendor(profile, fake):
-    vanished = candidate(profile, state=State.AWAITING_REVOCATION)
+    """ServiceNow's rule: Awaiting Revocation with its subscription gone → Closed Complete;
+    any other open state → Closed Skipped."""
+    revoking = candidate(profile, state=State.AWAITING_REVOCATION)
+    waiting = {
+        s: candidate(profile, state=s) for s in OPEN_STATES if s != State.AWAITING_REVOCATION
+    }
     kept = candidate(profile)
-    Sub.objects.filter(pk=vanished.subscription_id).update(status=Sub.Status.REMOVED)
+    gone = [revoking, *waiting.values()]
+    Sub.objects.filter(pk__in=[c.subscription_id for c in gone]).update(status=Sub.Status.REMOVED)
 
     closed = identification.close_vanished(profile)
 
-    assert closed == [vanished.pk]
-    vanished.refresh_from_db()
-    assert vanished.state == State.CLOSED_SKIPPED and vanished.closed_at
-    event = vanished.events.get()
-    assert (event.from_state, event.to_state) == (State.AWAITING_REVOCATION, State.CLOSED_SKIPPED)
+    assert closed == sorted(c.pk for c in gone)
+    revoking.refresh_from_db()
+    assert revoking.state == State.CLOSED_COMPLETE and revoking.closed_at
+    event = revoking.events.get()
+    assert (event.from_state, event.to_state) == (State.AWAITING_REVOCATION, State.CLOSED_COMPLETE)
+    for state, c in waiting.items():
+        c.refresh_from_db()
+        assert c.state == State.CLOSED_SKIPPED, state
+        assert c.events.get().from_state == state
     kept.refresh_from_db()
     assert kept.state == State.AWAITING_APPROVAL
 

@@ -12,7 +12,7 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.test import Client, override_settings
 
 from reclamation.models import ReclamationCandidate
-from reclamation.services import notifications, workflow
+from reclamation.services import answers, notifications, workflow
 from reclamation.services.rules import ensure_rule
 
 from .conftest import candidate
@@ -78,9 +78,10 @@ def test_it_keeps_the_seat_when_the_user_still_needs_it(notified, fake):
 
     assert response.status_code == 200 and "Your seat is kept" in response.content.decode()
     c.refresh_from_db()
-    assert (c.state, c.user_response) == (State.CLOSED_SKIPPED, "keep")
+    # ServiceNow: the user's keep goes to their manager (Awaiting Approval), not to a close.
+    assert (c.state, c.user_response) == (State.AWAITING_APPROVAL, "keep")
     event = c.events.last()
-    assert event.actor is None and event.actor_label == workflow.USER_LINK
+    assert event.actor is None and event.actor_label == answers.USER_LINK
     assert fake.calls == []
 
 
@@ -110,7 +111,7 @@ def test_it_refuses_a_reused_link(notified):
     page = client.get(keep)
 
     assert again.status_code == other.status_code == page.status_code == 409
-    assert state_of(c) == State.CLOSED_SKIPPED
+    assert state_of(c) == State.AWAITING_APPROVAL
 
 
 @pytest.mark.django_db

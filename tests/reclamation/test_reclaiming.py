@@ -168,12 +168,12 @@ def test_it_cancels_when_activity_resumes_between_approval_and_reclaim(
 
 
 @pytest.mark.django_db
-def test_it_skips_when_the_seat_vanished_before_the_task_ran(profile, fake):
+def test_it_closes_complete_when_the_seat_vanished_before_the_task_ran(profile, fake):
     c = revoking(profile)
     Sub.objects.filter(pk=c.subscription_id).update(status=Sub.Status.REMOVED)
 
-    assert reclaiming.reclaim(c.pk) == Outcome.SKIPPED
-    assert reload(c).state == State.CLOSED_SKIPPED and fake.calls == []
+    assert reclaiming.reclaim(c.pk) == Outcome.COMPLETE
+    assert reload(c).state == State.CLOSED_COMPLETE and fake.calls == []
 
 
 @pytest.mark.django_db
