@@ -254,7 +254,8 @@ def test_it_saves_nothing_on_a_dry_run():
 
 @pytest.mark.django_db
 def test_it_imports_ten_thousand_rows_in_few_queries():
-    """Speed is measured by ``bench_scale`` (a 100,000-row import), never timed here."""
+    # How fast: ``manage.py bench_people_import`` measures it (a timed assertion fails on a busy
+    # machine).
     PersonFactory(email="person00001@big.example", name="Old name")
     rows = [f"person{i:05d}@big.example,Person {i},Dept {i % 20},CC{i % 7}," for i in range(10_000)]
     rows = [f"{row}{'person00000@big.example' if i else ''},yes" for i, row in enumerate(rows)]
