@@ -110,7 +110,8 @@ def test_a_vanished_seat_was_last_seen_in_the_last_listing_that_had_it(sandbox, 
     assert gone.last_seen == had_it
     report = registry.get("subscriptions")
     header = report.header()
-    row = next(r for r in report.rows(seats_of(profile).filter(pk=gone.pk)))
+    columns = next(report.batches(seats_of(profile).filter(pk=gone.pk)))
+    row = [column[0] for column in columns]
     assert row[header.index("last seen")] == had_it.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
