@@ -104,7 +104,7 @@ def protection_reason(role: str, user_uri: str, account_uri: str) -> str:
 
 def identifier_and_model(plan: str) -> SubscriptionIdentifier:
     """The identifier for the organization's plan. A known plan gets its software model
-    (Calendly / Calendly / edition) created and mapped; an unknown one stays unrecognized."""
+    (Calendly / Calendly / edition, shown as "Calendly <edition>") created and mapped; an unknown one stays unrecognized."""
     identifier, _ = SubscriptionIdentifier.objects.get_or_create(
         provider=PROVIDER, value=identifier_for_plan(plan)
     )

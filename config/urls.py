@@ -7,3 +7,6 @@ urlpatterns = [
     path("reclaim/", include("reclamation.urls")),
     path("", include("sam_saas.urls")),
 ]
+
+# A refused page says which permission it needed and which group grants it (sam_saas.forbidden).
+handler403 = "sam_saas.forbidden.permission_denied"

@@ -117,6 +117,22 @@ class CandidateFilterSet(ReportFilterSet):
         label="search",
     )
 
+    labels = {
+        "state": "State",
+        "open": "Open (not closed)",
+        "justification": "Justification",
+        "profile": "Profile",
+        "rule": "Rule",
+        "department": "Department",
+        "cost_center": "Cost center",
+        "savings_known": "Saving known",
+        "raised_from": "Raised from",
+        "raised_to": "Raised to",
+        "closed_from": "Closed from",
+        "closed_to": "Closed to",
+        "q": "Search (e-mail, name, department, profile)",
+    }
+
     class Meta:
         model = ReclamationCandidate
         fields = []
@@ -139,6 +155,16 @@ class CandidateEventFilterSet(ReportFilterSet):
         method=search(["candidate__user_principal_name", "actor_label", "note"]),
         label="search",
     )
+
+    labels = {
+        "candidate": "Candidate id",
+        "to_state": "To state",
+        "from_state": "From state",
+        "profile": "Profile",
+        "at_from": "From date",
+        "at_to": "To date",
+        "q": "Search (e-mail, by, note)",
+    }
 
     class Meta:
         model = CandidateEvent

@@ -6,10 +6,10 @@ permission and the ``headroom`` parameter."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.template.response import TemplateResponse
 
+from .forbidden import MissingPermission
 from .services import dashboard as dashboard_service
 
 DASHBOARD_PERMISSION = "sam_saas.view_softwaresubscription"
@@ -21,7 +21,7 @@ def dashboard(request):
     if not (
         user.has_perm(DASHBOARD_PERMISSION) or user.has_perm("sam_saas.change_softwaresubscription")
     ):
-        raise PermissionDenied
+        raise MissingPermission(DASHBOARD_PERMISSION, "sam_saas.change_softwaresubscription")
     headroom = None
     raw = request.GET.get("headroom")
     if raw not in (None, ""):

@@ -2,11 +2,15 @@
 
 from django.contrib import admin, messages
 from django.db.models import Count
+from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
 from ..services import mapping
+from . import catalog_figures
 from .export import ExportCsvMixin
 from .filters import RecognizedFilter, SoftwareModelListFilter
 from .forms import MapToSoftwareModelForm
@@ -30,11 +34,39 @@ PROFILE_LOOKUP = "subscriptions__profile__id__exact"
 
 @admin.register(SoftwareModel)
 class SoftwareModelAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "publisher", "product", "edition", "identifier_count", "created_at")
+    """The list answers "what do we hold of each product and what does it cost": seats held,
+    stale seats and annual spend per model. The figures are the licence position's
+    (``services.positions``), computed once per page, never per row. The model page lists
+    its identifiers, entitlements and subscriptions, linked and counted, and its position."""
+
+    list_display = (
+        "name",
+        "seats_held",
+        "stale_seats",
+        "annual_spend",
+        "position_status",
+        "identifier_count",
+        "entitlement_count",
+    )
+    list_display_links = ("name",)
     list_filter = ("publisher",)
     list_select_related = ("publisher",)
     search_fields = ("product", "edition", "publisher__name")
-    readonly_fields = ("created_at",)
+    readonly_fields = (
+        "created_at",
+        "identifier_links",
+        "entitlement_links",
+        "subscription_links",
+        "licence_position",
+    )
+    fieldsets = (
+        (None, {"fields": ("publisher", "product", "edition", "created_at")}),
+        (
+            "Licences",
+            {"fields": ("licence_position", "entitlement_links", "subscription_links")},
+        ),
+        ("Subscription identifiers", {"fields": ("identifier_links",)}),
+    )
 
     def get_queryset(self, request):
         # select_related also serves the autocomplete views, whose labels are str(model).
@@ -42,8 +74,50 @@ class SoftwareModelAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related(*self.list_select_related)
-            .annotate(identifier_count=Count("identifiers"))
+            .annotate(
+                identifier_count=Count("identifiers", distinct=True),
+                entitlement_count=Count("entitlements", distinct=True),
+            )
         )
+
+    def get_changelist_instance(self, request):
+        """The licence positions of the page's models, from one computation (a fixed number
+        of queries, whatever the number of rows)."""
+        changelist = super().get_changelist_instance(request)
+        positions = catalog_figures.positions()
+        for software_model in changelist.result_list:
+            software_model._position = positions.get(software_model.pk)
+        return changelist
+
+    @staticmethod
+    def _position(obj):
+        if not hasattr(obj, "_position"):
+            obj._position = catalog_figures.positions().get(obj.pk)
+        return obj._position
+
+    @admin.display(description="software model", ordering="product")
+    def name(self, obj):
+        return obj.name
+
+    @admin.display(description="seats held")
+    def seats_held(self, obj):
+        position = self._position(obj)
+        return position.in_use if position else 0
+
+    @admin.display(description="stale")
+    def stale_seats(self, obj):
+        position = self._position(obj)
+        return position.seats.stale if position else 0
+
+    @admin.display(description="annual spend")
+    def annual_spend(self, obj):
+        position = self._position(obj)
+        return catalog_figures.display(position.spend if position else {}, empty="–")
+
+    @admin.display(description="position")
+    def position_status(self, obj):
+        position = self._position(obj)
+        return position.status_label if position else "–"
 
     def lookup_allowed(self, lookup, value, request=None):
         # The profile page's related list links here: "the models of this profile's seats".
@@ -52,6 +126,113 @@ class SoftwareModelAdmin(admin.ModelAdmin):
     @admin.display(description="identifiers", ordering="identifier_count")
     def identifier_count(self, obj):
         return obj.identifier_count
+
+    @admin.display(description="entitlements", ordering="entitlement_count")
+    def entitlement_count(self, obj):
+        return obj.entitlement_count
+
+    # -- the model page --------------------------------------------------------------------
+
+    @admin.display(description="identifiers")
+    def identifier_links(self, obj):
+        if obj.pk is None:
+            return "–"
+        identifiers = list(obj.identifiers.order_by("provider", "value"))
+        if not identifiers:
+            return "none yet: a download maps the vendor's identifiers to models"
+        items = format_html_join(
+            "",
+            '<a href="{}">{}</a> ({})<br>',
+            (
+                (
+                    reverse("admin:sam_saas_subscriptionidentifier_change", args=[i.pk]),
+                    i.value,
+                    i.provider,
+                )
+                for i in identifiers
+            ),
+        )
+        return format_html('<div class="model-identifiers">{}</div>', items)
+
+    @admin.display(description="entitlements")
+    def entitlement_links(self, obj):
+        if obj.pk is None:
+            return "–"
+        entitlements = list(
+            obj.entitlements.select_related("profile", "software_model__publisher").order_by(
+                "-start_date"
+            )
+        )
+        listing = reverse("admin:sam_saas_entitlement_changelist")
+        head = format_html(
+            '<a href="{}?software_model__id__exact={}" id="model-entitlements">{} entitlement{}</a>',
+            listing,
+            obj.pk,
+            len(entitlements),
+            pluralize(len(entitlements)),
+        )
+        items = format_html_join(
+            "",
+            '<br><a href="{}">{}</a>',
+            (
+                (reverse("admin:sam_saas_entitlement_change", args=[e.pk]), str(e))
+                for e in entitlements
+            ),
+        )
+        return format_html("{}{}", head, items)
+
+    @admin.display(description="subscriptions")
+    def subscription_links(self, obj):
+        if obj.pk is None:
+            return "–"
+        counts = dict(
+            obj.subscriptions.order_by()
+            .values_list("status")
+            .annotate(n=Count("pk"))
+            .values_list("status", "n")
+        )
+        listing = reverse("admin:sam_saas_softwaresubscription_changelist")
+        total = sum(counts.values())
+        parts = [
+            format_html(
+                '<a href="{}?software_model__id__exact={}&amp;status__exact={}">{} {}</a>',
+                listing,
+                obj.pk,
+                status,
+                count,
+                SoftwareSubscription.Status(status).label.lower(),
+            )
+            for status, count in sorted(counts.items())
+        ]
+        head = format_html(
+            '<a href="{}?software_model__id__exact={}" id="model-subscriptions">{} subscription{}</a>',
+            listing,
+            obj.pk,
+            total,
+            pluralize(total),
+        )
+        if not parts:
+            return head
+        return format_html("{}: {}", head, format_html_join(", ", "{}", ((p,) for p in parts)))
+
+    @admin.display(description="licence position")
+    def licence_position(self, obj):
+        if obj.pk is None:
+            return "–"
+        position = self._position(obj)
+        if position is None:
+            return "no seats and no entitlements"
+        rows = (
+            ("Purchased", position.purchased),
+            ("In use (assigned + pending invitations)", position.in_use),
+            ("Available", position.available),
+            ("Shortfall", position.shortfall),
+            ("Stale seats", position.seats.stale),
+            ("Annual spend", catalog_figures.display(position.spend, empty="–")),
+            ("Position", position.status_label),
+        )
+        body = format_html_join("", "<tr><th scope='row'>{}</th><td>{}</td></tr>", rows)
+        return format_html('<table id="model-position">{}</table>', body)
 
 
 @admin.register(SubscriptionIdentifier)

@@ -6,7 +6,10 @@ changelist the ModelAdmin itself would build for the same query string
 row scoping) and streams it through the report named by ``export_report``: the same code path
 as ``/reports/<name>.csv`` and ``manage.py export_report``.
 
-The button is added to whatever changelist template the ModelAdmin uses (its own or Django's),
+Two buttons: "CSV for Excel" (UTF-8 with a byte-order mark, the default: Excel reads a file
+without one as Windows-1252 and mangles every accent) and "CSV (UTF-8)" for other tools.
+
+The buttons are added to whatever changelist template the ModelAdmin uses (its own or Django's),
 by rendering ``sam_saas/admin/export_change_list.html``, which extends that template and adds
 one item to its object tools.
 """
@@ -14,12 +17,12 @@ one item to its object tools.
 from __future__ import annotations
 
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest
 from django.template.loader import select_template
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
+from ..forbidden import MissingPermission
 from ..reports import registry
 from ..reports.views import csv_response, wants_bom
 
@@ -42,17 +45,27 @@ class ExportCsvMixin:
             *super().get_urls(),
         ]
 
-    def export_csv_url(self, request) -> str:
+    def export_csv_url(self, request, *, bom: bool = True) -> str:
+        """The export of the list on screen: "CSV for Excel" (UTF-8 with a byte-order mark)
+        by default, "CSV (UTF-8)" with ``bom=False``."""
         info = self.opts.app_label, self.opts.model_name
         url = reverse("admin:{}_{}_export".format(*info), current_app=self.admin_site.name)
-        query = request.GET.urlencode()
+        params = request.GET.copy()
+        params.pop("bom", None)
+        if not bom:
+            params["bom"] = "0"
+        query = params.urlencode()
         return f"{url}?{query}" if query else url
 
     def export_csv_view(self, request):
         if not self.has_view_or_change_permission(request):
-            raise PermissionDenied
+            opts = self.opts
+            raise MissingPermission(
+                f"{opts.app_label}.view_{opts.model_name}",
+                f"{opts.app_label}.change_{opts.model_name}",
+            )
         report = registry.get(self.export_report)
-        bom = wants_bom(request.GET)
+        bom = wants_bom(request.GET, default=True)  # "CSV for Excel" unless bom=0
         params = request.GET.copy()
         params.pop("bom", None)
         request.GET = params  # the changelist rejects parameters it does not know
@@ -73,5 +86,8 @@ class ExportCsvMixin:
             names = [base] if isinstance(base, str) else list(base)
             context["export_base_template"] = select_template(names)
             context["export_csv_url"] = self.export_csv_url(request)
+            context["export_utf8_url"] = self.export_csv_url(request, bom=False)
+            # Wide worklists give the navigation sidebar's width to their columns.
+            context["collapse_nav_sidebar"] = getattr(self, "collapse_nav_sidebar", False)
             response.template_name = EXPORT_TEMPLATE
         return response

@@ -156,7 +156,7 @@ class MapToSoftwareModelForm(forms.Form):
 class PeopleImportForm(forms.Form):
     file = forms.FileField(
         label="CSV file",
-        help_text="UTF-8, with the header email,name,department,cost_center,manager_email,active.",
+        help_text="UTF-8 (with or without a byte-order mark); commas, semicolons or tabs.",
     )
     deactivate_missing = forms.BooleanField(
         required=False,

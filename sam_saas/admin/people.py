@@ -1,13 +1,21 @@
 """Admin for the company directory, with the CSV import page."""
 
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from ..forbidden import MissingPermission
 from ..models import Person
-from ..services.people_import import COLUMNS, PeopleImportError, import_people
+from ..reports.csv_stream import BOM
+from ..services.people_import import (
+    COLUMN_DOCS,
+    COLUMNS,
+    PeopleImportError,
+    example_csv,
+    import_people,
+)
 from .export import ExportCsvMixin
 from .forms import PeopleImportForm
 
@@ -34,6 +42,11 @@ class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.import_view),
                 name="sam_saas_person_import",
             ),
+            path(
+                "import/example.csv",
+                self.admin_site.admin_view(self.import_example_view),
+                name="sam_saas_person_import_example",
+            ),
             *super().get_urls(),
         ]
 
@@ -45,10 +58,20 @@ class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
         extra_context = {**(extra_context or {}), "can_import_people": self.can_import(request)}
         return super().changelist_view(request, extra_context)
 
+    def import_example_view(self, request):
+        """An example file to start from, with accents, saved for Excel (byte-order mark)."""
+        if not self.can_import(request):
+            raise MissingPermission(*IMPORT_PERMISSIONS, every=True)
+        response = HttpResponse(
+            (BOM + example_csv()).encode("utf-8"), content_type="text/csv; charset=utf-8"
+        )
+        response["Content-Disposition"] = 'attachment; filename="people-example.csv"'
+        return response
+
     def import_view(self, request):
         """Upload a directory CSV; same service as ``manage.py import_people``."""
         if not self.can_import(request):
-            raise PermissionDenied
+            raise MissingPermission(*IMPORT_PERMISSIONS, every=True)
         errors: list[str] = []
         if request.method == "POST":
             form = PeopleImportForm(request.POST, request.FILES)
@@ -81,6 +104,10 @@ class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
             "form": form,
             "errors": errors,
             "columns": ",".join(COLUMNS),
+            "column_docs": [
+                {"name": name, "required": required, "meaning": meaning, "example": examples[1]}
+                for name, required, meaning, examples in COLUMN_DOCS
+            ],
         }
         request.current_app = self.admin_site.name
         return TemplateResponse(request, "admin/sam_saas/person/import.html", context)

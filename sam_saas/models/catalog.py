@@ -18,7 +18,10 @@ class Publisher(models.Model):
 
 class SoftwareModel(models.Model):
     """Publisher + product + edition, e.g. Calendly / Calendly / Teams. Entitlements and cost
-    are attached to a software model, so every subscription should end up on one."""
+    are attached to a software model, so every subscription should end up on one.
+
+    Shown as :attr:`name`: "Calendly Teams", with the publisher in brackets only where the
+    product does not already say it ("Teams Premium (Microsoft)")."""
 
     publisher = models.ForeignKey(Publisher, on_delete=models.PROTECT, related_name="models")
     product = models.CharField(max_length=200)
@@ -35,10 +38,20 @@ class SoftwareModel(models.Model):
         ]
 
     def __str__(self):
-        parts = [self.publisher.name, self.product]
-        if self.edition:
-            parts.append(self.edition)
-        return " / ".join(parts)
+        return self.name
+
+    @property
+    def name(self) -> str:
+        return model_name(self.publisher.name, self.product, self.edition)
+
+
+def model_name(publisher: str, product: str, edition: str = "") -> str:
+    """ "Calendly Enterprise" for Calendly / Calendly / Enterprise; the publisher is added in
+    brackets where the product's name does not start with it."""
+    text = f"{product} {edition}".strip()
+    if publisher and not product.casefold().startswith(publisher.casefold()):
+        text = f"{text} ({publisher})"
+    return text
 
 
 class SubscriptionIdentifier(models.Model):

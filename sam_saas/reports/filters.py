@@ -69,7 +69,24 @@ def search(fields):
 
 
 class ReportFilterSet(django_filters.FilterSet):
-    """Base of the report FilterSets."""
+    """Base of the report FilterSets.
+
+    ``labels`` names the filters as the admin's lists do (the ``/reports/`` forms show them).
+    A choice may be given by its label as well as its value (``state=Awaiting Approval`` or
+    ``state=awaiting_approval``), and a profile, rule or software model by its name as well as
+    its id: :func:`sam_saas.reports.labels.accept_labels` turns labels into values first."""
+
+    labels: dict[str, str] = {}
+
+    def __init__(self, data=None, *args, **kwargs):
+        from .labels import accept_labels
+
+        if data is not None:
+            data = accept_labels(self.base_filters, data)
+        super().__init__(data, *args, **kwargs)
+        for name, label in self.labels.items():
+            if name in self.filters:
+                self.filters[name].label = label
 
 
 class SubscriptionFilterSet(ReportFilterSet):
@@ -103,6 +120,23 @@ class SubscriptionFilterSet(ReportFilterSet):
         label="search",
     )
 
+    labels = {
+        "profile": "Profile",
+        "software_model": "Software model",
+        "identifier": "Subscription identifier",
+        "status": "Status",
+        "kind": "Kind",
+        "role": "Role",
+        "has_user": "Has user",
+        "department": "Department",
+        "cost_center": "Cost center",
+        "excluded_from_cost": "Excluded from cost",
+        "excluded_from_reclamation": "Excluded from reclamation",
+        "activity": "Last activity",
+        "inactive_days_min": "Inactive for at least (days)",
+        "q": "Search (e-mail, name, user id)",
+    }
+
     class Meta:
         model = SoftwareSubscription
         fields = []
@@ -123,6 +157,13 @@ class IdentifierFilterSet(ReportFilterSet):
         label="search",
     )
 
+    labels = {
+        "provider": "Provider",
+        "recognized": "Recognized",
+        "software_model": "Software model",
+        "q": "Search (identifier, product, edition)",
+    }
+
     class Meta:
         model = SubscriptionIdentifier
         fields = []
@@ -140,6 +181,16 @@ class JobRunFilterSet(ReportFilterSet):
         label="search",
     )
 
+    labels = {
+        "kind": "Kind",
+        "status": "Status",
+        "trigger": "Trigger",
+        "profile": "Profile",
+        "queued_after": "Queued from (date and time)",
+        "queued_before": "Queued before (date and time)",
+        "q": "Search (error, task id, profile)",
+    }
+
     class Meta:
         model = JobRun
         fields = []
@@ -154,6 +205,17 @@ class EntitlementFilterSet(ReportFilterSet):
     cost_center = django_filters.CharFilter(lookup_expr="iexact")
     in_force = BooleanFilter(method="filter_in_force")
     ending_before = django_filters.DateFilter(field_name="end_date", lookup_expr="lte")
+
+    labels = {
+        "software_model": "Software model",
+        "profile": "Profile",
+        "shared": "Shared by all profiles",
+        "currency": "Currency",
+        "period": "Period",
+        "cost_center": "Cost center",
+        "in_force": "In force",
+        "ending_before": "Ending on or before",
+    }
 
     class Meta:
         model = Entitlement
@@ -172,6 +234,13 @@ class PersonFilterSet(ReportFilterSet):
         method=search(["email", "name", "department", "cost_center"]), label="search"
     )
 
+    labels = {
+        "active": "Active",
+        "department": "Department",
+        "cost_center": "Cost center",
+        "q": "Search (e-mail, name, department, cost center)",
+    }
+
     class Meta:
         model = Person
         fields = []
@@ -187,6 +256,18 @@ class LicencePositionFilterSet(ReportFilterSet):
     all_profiles = BooleanFilter(field_name="profile", lookup_expr="isnull")
     currency = django_filters.CharFilter(lookup_expr="iexact")
     status = django_filters.MultipleChoiceFilter(choices=LicencePositionSnapshot.Status.choices)
+
+    labels = {
+        "date": "Snapshot date",
+        "date_from": "Snapshot from",
+        "date_to": "Snapshot to",
+        "latest": "Latest snapshot only",
+        "software_model": "Software model",
+        "profile": "Profile",
+        "all_profiles": "All profiles together",
+        "currency": "Currency",
+        "status": "Status",
+    }
 
     class Meta:
         model = LicencePositionSnapshot

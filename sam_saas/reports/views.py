@@ -2,22 +2,32 @@
 
 Login and the model's view permission are required (``admin_view`` sends anonymous users to
 the admin login). An invalid or unknown filter gives 400 with the error, never an unfiltered
-export. ``?bom=1`` starts the file with a byte-order mark for Excel."""
+export. ``?bom=1`` starts the file with a byte-order mark for Excel ("CSV for Excel");
+``bom=0`` or none is plain UTF-8 ("CSV (UTF-8)"), the default for automation here. The admin's
+"Export CSV" button defaults to the Excel file instead (``sam_saas.admin.export``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseBadRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
 
+from ..forbidden import MissingPermission
 from . import registry
 
 TRUE_VALUES = ("1", "true", "yes")
+FALSE_VALUES = ("0", "false", "no")
 
 
-def wants_bom(params) -> bool:
-    return str(params.get("bom", "")).strip().lower() in TRUE_VALUES
+def wants_bom(params, default: bool = False) -> bool:
+    """The ``bom`` parameter: a byte-order mark, which Excel needs to read UTF-8 (without one
+    it shows "Ã…sa HernÃ¡ndez" for "Åsa Hernández")."""
+    value = str(params.get("bom", "")).strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    return default
 
 
 def csv_response(report: registry.Report, queryset, *, bom: bool = False):
@@ -40,7 +50,7 @@ def _report_or_404(name: str) -> registry.Report:
 def report_csv(request, name: str):
     report = _report_or_404(name)
     if not report.has_permission(request.user):
-        raise PermissionDenied
+        raise MissingPermission(*report.permissions)
     try:
         queryset = report.filter(request.GET, request=request)
     except registry.ReportFilterError as exc:
@@ -52,12 +62,11 @@ def report_csv(request, name: str):
 
 
 def report_index(request):
-    """The reports this user may export, with their filters."""
+    """A form per report this user may export; submitting one downloads its CSV."""
+    from .forms import report_form
+
     reports = [
-        {
-            "report": report,
-            "filters": sorted(report.filterset().base_filters),
-        }
+        {"report": report, "form": report_form(report)}
         for report in registry.all_reports().values()
         if report.has_permission(request.user)
     ]

@@ -8,6 +8,10 @@ case-insensitively; nobody is ever deleted, ``deactivate_missing`` marks absente
 Columns: ``email`` is required; ``name``, ``department``, ``cost_center``, ``manager_email``
 and ``active`` are optional, and a column left out of the file leaves that attribute of
 existing people untouched. Other columns are ignored with a warning.
+
+Excel saves "CSV" with semicolons where the decimal separator is a comma (much of Europe),
+so the delimiter is read from the header line: comma, semicolon or tab. Every problem of a
+line is reported, not only the first one.
 """
 
 import csv
@@ -22,6 +26,36 @@ from django.utils import timezone
 from ..models import Person
 
 COLUMNS = ("email", "name", "department", "cost_center", "manager_email", "active")
+# What the import page and the example file show: (column, required, meaning, example values).
+COLUMN_DOCS = (
+    (
+        "email",
+        True,
+        "The person's e-mail; people are matched by it, ignoring case.",
+        ("asa.hernandez@example.com", "joao.silva@example.com", "li.wei@example.com"),
+    ),
+    ("name", False, "Full name.", ("Åsa Hernández", "João Silva", "Li Wei")),
+    (
+        "department",
+        False,
+        "Department, as the lists and reports filter by it.",
+        ("Sales", "Sales", "Engineering"),
+    ),
+    ("cost_center", False, "Cost center.", ("CC-100", "CC-100", "CC-200")),
+    (
+        "manager_email",
+        False,
+        "The manager's e-mail: someone in the file or already in the directory.",
+        ("", "asa.hernandez@example.com", "asa.hernandez@example.com"),
+    ),
+    (
+        "active",
+        False,
+        "true/false, yes/no, 1/0 or y/n; empty means true. Leavers are false.",
+        ("true", "true", "false"),
+    ),
+)
+DELIMITERS = (",", ";", "\t")
 REQUIRED_COLUMNS = ("email",)
 TRUE_VALUES = frozenset({"true", "yes", "1", "y", ""})
 FALSE_VALUES = frozenset({"false", "no", "0", "n"})
@@ -83,7 +117,7 @@ def import_people(
     department and cost center in exclusion rules, leavers), inline or as an "Apply rules"
     job run with ``trigger`` (``services.rejudge``)."""
     text = _decode(_read(source))
-    rows, columns, warnings, errors = _parse(text)
+    rows, references, warnings, errors = _parse(text)
 
     existing: dict[str, Person] = {
         p.email.lower(): p
@@ -91,7 +125,7 @@ def import_people(
             "id", "email", "name", "department", "cost_center", "manager_id", "active"
         ).iterator(chunk_size=2000)
     }
-    errors += _check_managers(rows, existing)
+    errors += _check_managers(references, existing)
     if errors:
         raise PeopleImportError(sorted(errors, key=_line_of))
     if not rows:
@@ -203,11 +237,47 @@ def _line_of(error: str) -> int:
     return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
-def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
-    """Rows, columns present, warnings and row errors; header errors raise at once."""
+def example_csv() -> str:
+    """The example file the import page offers: the header and three people."""
+    rows = [[doc[0] for doc in COLUMN_DOCS]]
+    rows += [[doc[3][i] for doc in COLUMN_DOCS] for i in range(3)]
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue()
+
+
+def _delimiter(text: str) -> str:
+    """The header line's delimiter: the one of comma, semicolon and tab it holds most often
+    (outside quotes). A one-column header (``email``) is read with commas."""
+    header = text.split("\n", 1)[0]
+    counts = dict.fromkeys(DELIMITERS, 0)
+    quoted = False
+    for char in header:
+        if char == '"':
+            quoted = not quoted
+        elif not quoted and char in counts:
+            counts[char] += 1
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] else ","
+
+
+@dataclass
+class _Reference:
+    """A row's e-mail and manager, kept for every row, valid or not, so the managers are
+    checked on every line."""
+
+    line: int
+    email: str
+    manager_email: str
+
+
+def _parse(text: str) -> tuple[list[_Row], list[_Reference], list[str], list[str]]:
+    """Valid rows, every row's manager reference, warnings and row errors; header errors
+    raise at once."""
     errors: list[str] = []
     warnings: list[str] = []
-    reader = csv.reader(io.StringIO(text, newline=""))
+    delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader)
     except csv.Error as exc:
@@ -219,7 +289,8 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
         raise PeopleImportError(
             [
                 f"line 1: the header lacks the required column(s) {', '.join(missing)}; "
-                f"expected the header {','.join(COLUMNS)}"
+                f"expected the header {','.join(COLUMNS)} (comma, semicolon or tab between "
+                "the columns)"
             ]
         )
     seen_columns = set()
@@ -240,6 +311,7 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
     index = {n: i for i, n in enumerate(names) if n in COLUMNS}
     max_lengths = {a: Person._meta.get_field(a).max_length for a in (*TEXT_ATTRIBUTES, "email")}
     rows: list[_Row] = []
+    references: list[_Reference] = []
     first_line_of: dict[str, int] = {}
     line_end = reader.line_num
     while True:
@@ -253,17 +325,20 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
         line, line_end = line_end + 1, reader.line_num
         if not any(c.strip() for c in cells):
             continue  # blank line
+        row_errors = []
         if len(cells) < len(names) or any(c.strip() for c in cells[len(names) :]):
-            errors.append(
+            row_errors.append(
                 f"line {line}: {len(cells)} values, but the header has {len(names)} columns"
             )
-            continue
 
         def cell(column, cells=cells):
-            return cells[index[column]].strip() if column in index else None
+            if column not in index:
+                return None
+            position = index[column]
+            return cells[position].strip() if position < len(cells) else ""
 
-        row_errors = []
         email = cell("email")
+        email_ok = False
         if not email:
             row_errors.append(f"line {line}: the e-mail is empty")
         else:
@@ -271,6 +346,7 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
                 validate_email(email)
                 if len(email) > max_lengths["email"]:
                     raise ValidationError("too long")
+                email_ok = True
             except ValidationError:
                 row_errors.append(f'line {line}: "{email}" is not a valid e-mail')
         values = {}
@@ -295,7 +371,7 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
                     f'line {line}: "{active}" is not a valid value for active '
                     "(use true/false, yes/no, 1/0, y/n or leave it empty)"
                 )
-        if email and not row_errors:
+        if email_ok:
             first = first_line_of.get(email.lower())
             if first is not None:
                 row_errors.append(
@@ -304,27 +380,32 @@ def _parse(text: str) -> tuple[list[_Row], set[str], list[str], list[str]]:
                 )
             else:
                 first_line_of[email.lower()] = line
+        manager_email = cell("manager_email")
+        if email:
+            references.append(_Reference(line, email, manager_email or ""))
         if row_errors:
             errors.extend(row_errors)
             continue
-        rows.append(_Row(line, email, values, cell("manager_email")))
+        rows.append(_Row(line, email, values, manager_email))
 
-    return rows, set(index), warnings, errors
+    return rows, references, warnings, errors
 
 
-def _check_managers(rows: list[_Row], existing: dict[str, Person]) -> list[str]:
-    file_keys = {row.key for row in rows}
+def _check_managers(references: list[_Reference], existing: dict[str, Person]) -> list[str]:
+    """Every row's manager must be in the file (valid or not: its own errors are reported
+    on its line) or in the directory, and not the person themselves."""
+    file_keys = {reference.email.lower() for reference in references}
     errors = []
-    for row in rows:
-        if not row.manager_email:
+    for reference in references:
+        if not reference.manager_email:
             continue
-        manager_key = row.manager_email.lower()
-        if manager_key == row.key:
-            errors.append(f'line {row.line}: "{row.email}" cannot be their own manager')
+        manager_key = reference.manager_email.lower()
+        if manager_key == reference.email.lower():
+            errors.append(f'line {reference.line}: "{reference.email}" cannot be their own manager')
         elif manager_key not in file_keys and manager_key not in existing:
             errors.append(
-                f'line {row.line}: the manager "{row.manager_email}" is neither in the file '
-                "nor in the directory"
+                f'line {reference.line}: the manager "{reference.manager_email}" is neither in '
+                "the file nor in the directory"
             )
     return errors
 

@@ -36,5 +36,5 @@ def seats(count, *, model, profile, days_inactive=5, **kwargs):
 
 
 def read_csv(response) -> list[list[str]]:
-    body = b"".join(response.streaming_content).decode("utf-8")
+    body = b"".join(response.streaming_content).decode("utf-8-sig")  # the admin adds a BOM
     return list(csv.reader(io.StringIO(body)))

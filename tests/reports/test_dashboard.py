@@ -121,7 +121,7 @@ def test_it_renders_the_dashboard_with_data(admin_client, model, profile):
         assert '<svg xmlns="http://www.w3.org/2000/svg"' in svg and "<title " in svg
         assert "<a href=" in svg
     table = re.search(r'<table id="licence-position">(.*?)</table>', page, re.S).group(1)
-    assert "Calendly / Calendly / Teams</strong> · all profiles" in table
+    assert "Calendly Teams</strong> · all profiles" in table
     assert "↳ </span>" in table and ">Acme</a>" in table  # the position in the profile
     assert "1 · 120.00 USD" in table  # freed this year: one seat worth 120.00 USD a year
 

@@ -134,7 +134,7 @@ def test_it_sorts_subscriptions_by_inactive_days(admin_client):
     stale = factories.SoftwareSubscriptionFactory(last_activity_at="2000-01-01T00:00:00Z")
     url = reverse("admin:sam_saas_softwaresubscription_changelist")
     # The column's index as the changelist counts it (with the action checkbox when any).
-    column = list(admin_client.get(url).context["cl"].list_display).index("inactive_days")
+    column = list(admin_client.get(url).context["cl"].list_display).index("inactive")
 
     ascending = admin_client.get(url, {"o": str(column)}).content.decode()
     descending = admin_client.get(url, {"o": f"-{column}"}).content.decode()
