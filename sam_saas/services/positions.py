@@ -74,7 +74,7 @@ class EntitlementRow:
 
     @property
     def annual_cost(self) -> Decimal:
-        return self.annual_unit_cost * self.purchased_rights
+        return money.annual_cost(self.unit_cost, self.period, self.purchased_rights)
 
     @property
     def cost(self) -> Cost:

@@ -232,7 +232,8 @@ def test_it_deactivates_missing_people_only_when_asked():
     leaver.refresh_from_db()
     assert kept.deactivated == 0 and leaver.active
 
-    result = import_people(data, deactivate_missing=True)
+    # One of one active person missing is above the guard's share: confirmed with the number.
+    result = import_people(data, deactivate_missing=True, max_deactivate=1)
 
     leaver.refresh_from_db()
     assert result.deactivated == 1
@@ -307,7 +308,9 @@ def test_it_passes_the_command_options_to_the_import(tmp_path):
     assert leaver.active and not Person.objects.filter(email="ana@x.example").exists()
 
     out = StringIO()
-    call_command("import_people", str(path), "--deactivate-missing", stdout=out)
+    call_command(
+        "import_people", str(path), "--deactivate-missing", "--max-deactivate", "1", stdout=out
+    )
     leaver.refresh_from_db()
     assert not leaver.active
     assert "deactivated 1" in out.getvalue()
@@ -342,9 +345,12 @@ def test_it_deactivates_missing_people_from_the_admin_when_ticked(admin_client):
     leaver = PersonFactory(email="leaver@x.example")
     upload = SimpleUploadedFile("people.csv", _csv("ana@x.example,Ana,,,,"), "text/csv")
 
-    admin_client.post(
-        reverse("admin:sam_saas_person_import"), {"file": upload, "deactivate_missing": "on"}
-    )
+    url = reverse("admin:sam_saas_person_import")
+    page = admin_client.post(url, {"file": upload, "deactivate_missing": "on"})
+    leaver.refresh_from_db()
+    assert leaver.active is True  # not before the second confirmation
+    token = page.context["token"]
+    admin_client.post(url, {"confirm_deactivation": "1", "token": token, "typed_count": "1"})
 
     leaver.refresh_from_db()
     assert leaver.active is False

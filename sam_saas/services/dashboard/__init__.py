@@ -146,9 +146,7 @@ def build(user, *, now: dt.datetime | None = None, headroom_percent=None) -> Das
     }
     counts = {
         "unrecognized": SubscriptionIdentifier.objects.filter(software_model__isnull=True).count(),
-        "failed_jobs": JobRun.objects.filter(
-            status=JobRun.Status.FAILED, finished_at__gte=now - dt.timedelta(hours=24)
-        ).count(),
+        "failed_jobs": JobRun.objects.latest_failed(since=now - dt.timedelta(hours=24)).count(),
         "reconnect": reconnect,
     }
     context = DashboardContext(
