@@ -11,7 +11,7 @@ from sam_saas.services.vendor_text import clean_text, column_length
 from . import endpoints
 from .client import CalendlyClient, ClientStats
 from .constants import ADMIN_ROLES, RECLAIM_SCOPE
-from .errors import CalendlyError, Forbidden
+from .errors import Forbidden
 from .tokens import AliasTokenSource
 
 
@@ -23,20 +23,14 @@ def build_client(profile: IntegrationProfile, stats=None, **kwargs) -> CalendlyC
             hint="Paste a personal access token on the alias, or press “Connect to Calendly”.",
         )
     options = {**settings.CALENDLY_CLIENT, **kwargs}
-    try:
-        base_url = endpoints.api_base_url(alias)
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from None
+    # A refused endpoint raises EndpointNotAllowed, a CalendlyError: the connector's one
+    # translation turns it into a ConnectorError with its hint.
     return CalendlyClient(
-        base_url=base_url,
+        base_url=endpoints.api_base_url(alias),
         token_source=AliasTokenSource(alias),
         stats=stats if stats is not None else ClientStats(),
         **options,
     )
-
-
-def as_connector_error(exc: CalendlyError) -> ConnectorError:
-    return ConnectorError(str(exc), hint=exc.hint, retryable=exc.retryable)
 
 
 def caller_role(client: CalendlyClient, me: dict, org_uri: str) -> str:
@@ -101,5 +95,3 @@ def validate(profile: IntegrationProfile) -> ConnectionCheck:
             return check_connection(client, profile.alias)
     except Forbidden as exc:
         return ConnectionCheck(ok=False, message=str(exc), hint=exc.hint)
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc

@@ -23,20 +23,18 @@ from sam_saas.connectors import ConnectorError
 from sam_saas.models import (
     IntegrationProfile,
     JobRun,
-    Publisher,
-    SoftwareModel,
     SoftwareSubscription,
     SubscriptionIdentifier,
 )
-from sam_saas.services import jobs
+from sam_saas.services import catalog, jobs
 from sam_saas.services.connections import record_check
 from sam_saas.services.rules import RuleEngine
 from sam_saas.services.vendor_text import RecordSkipped, TextCleaner, column_length
 
 from .client import CalendlyClient
-from .connection import as_connector_error, build_client, check_connection
+from .connection import build_client, check_connection
 from .constants import KNOWN_PLANS, PRODUCT, PROVIDER, PUBLISHER, identifier_for_plan
-from .errors import CalendlyError, InvalidRequest
+from .errors import InvalidRequest
 
 logger = logging.getLogger(__name__)
 
@@ -126,27 +124,23 @@ def protection_reason(role: str, user_uri: str, account_uri: str) -> str:
 
 def identifier_and_model(plan: str) -> SubscriptionIdentifier:
     """The identifier for the organization's plan. A known plan gets its software model
-    (Calendly / Calendly / edition, shown as "Calendly <edition>") created and mapped; an unknown one stays unrecognized."""
-    identifier, _ = SubscriptionIdentifier.objects.get_or_create(
-        provider=PROVIDER, value=identifier_for_plan(plan)
+    (Calendly / Calendly / edition, shown as "Calendly <edition>") created and mapped;
+    an unknown one stays unrecognized."""
+    edition = KNOWN_PLANS.get((plan or "").lower(), "")
+    return catalog.identifier_with_model(
+        PROVIDER, identifier_for_plan(plan), publisher=PUBLISHER, product=PRODUCT, edition=edition
     )
-    edition = KNOWN_PLANS.get((plan or "").lower())
-    if identifier.software_model_id is None and edition:
-        publisher, _ = Publisher.objects.get_or_create(name=PUBLISHER)
-        model, _ = SoftwareModel.objects.get_or_create(
-            publisher=publisher, product=PRODUCT, edition=edition
-        )
-        identifier.map_to(model)
-    return identifier
 
 
 class SeatWriter:
     """Upserts seats batch by batch, inside the caller's transaction.
 
     Existing rows are read as plain tuples and compared with what they should be, so an
-    unchanged seat costs no model instance and no write of its own: one UPDATE at the end
-    moves ``last_seen_at`` for every seat still held. The profile's stored seats are read
-    once, as tuples, when the writer starts (about 0.5 KB a seat)."""
+    unchanged seat costs no model instance and no write at all: the time of the complete
+    listing is stored once, on the profile (``last_listed_at``), and is the "last seen" of
+    every seat still held. A seat that vanishes keeps the time of the last listing that had
+    it. The profile's stored seats are read once, as tuples, when the writer starts (about
+    0.5 KB a seat)."""
 
     def __init__(
         self, profile: IntegrationProfile, plan: str, account_uri: str, now, mark_vanished=None
@@ -158,6 +152,12 @@ class SeatWriter:
         self.identifier = identifier_and_model(plan)
         self.engine = RuleEngine(profile, now)
         self.seen: set[str] = set()
+        # The previous complete listing: the last time a seat that vanishes now was seen.
+        self.previous_listing = (
+            IntegrationProfile.objects.filter(pk=profile.pk)
+            .values_list("last_listed_at", flat=True)
+            .first()
+        )
         self.existing = {
             row[0]: row[1:]
             for row in SoftwareSubscription.objects.filter(profile=profile)
@@ -181,8 +181,8 @@ class SeatWriter:
         """After a complete download: seats not seen become removed. Returns (removed,
         unmatched)."""
         removed = self._mark_vanished() if self.mark_vanished() else 0
+        IntegrationProfile.objects.filter(pk=self.profile.pk).update(last_listed_at=self.now)
         held = SoftwareSubscription.objects.holding_seats().filter(profile=self.profile)
-        held.filter(last_seen_at__lt=self.now).update(last_seen_at=self.now)
         unmatched = held.filter(person__isnull=True).count()
         return removed, unmatched
 
@@ -279,11 +279,14 @@ class SeatWriter:
             if uri not in self.seen and row[status_at] in SoftwareSubscription.HOLDING
         ]
         removed = 0
+        changes = {"status": Status.REMOVED, "updated_at": self.now}
+        if self.previous_listing is not None:
+            changes["last_seen_at"] = self.previous_listing
         for start in range(0, len(gone), 1000):
             removed += (
                 SoftwareSubscription.objects.holding_seats()
                 .filter(pk__in=gone[start : start + 1000])
-                .update(status=Status.REMOVED, updated_at=self.now)
+                .update(**changes)
             )
         return removed
 
@@ -554,8 +557,5 @@ def download_subscriptions(profile: IntegrationProfile, run: JobRun) -> None:
     """The connector's first process. Raises :class:`ConnectorError` with a hint on failure,
     after which no existing subscription has changed."""
     client = build_client(profile, stats=run)
-    try:
-        with client:
-            Downloader(profile, run, client).run_download()
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc
+    with client:
+        Downloader(profile, run, client).run_download()

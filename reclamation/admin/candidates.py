@@ -3,7 +3,8 @@
 Every candidate action goes through a confirmation page that lists the selected candidates and
 what will happen to each; submitting it re-checks the permission, and the state is re-checked
 by the compare-and-set in ``services.transitions``. The result message says what was done and
-what was skipped, and why (Ralph's bulk transitions, made race-free).
+what was skipped, and why (the bulk transitions of Ralph, the open-source Django asset
+manager, made race-free).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
+from sam_saas.admin.filters import DirectoryDepartmentFilter, IndexedRelatedOnlyFilter
+from sam_saas.admin.pagination import BoundedCountMixin
 from sam_saas.admin.strict import StrictModelAdmin
 from sam_saas.models import JobRun
 from sam_saas.money import format_amount
@@ -60,7 +63,7 @@ class CandidateEventInline(admin.TabularInline):
 
 
 @admin.register(ReclamationCandidate)
-class ReclamationCandidateAdmin(ExportCsvMixin, StrictModelAdmin):
+class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAdmin):
     """The worklist. Columns come from the candidate's own snapshot, so the page needs no
     join and no query per row whatever its length."""
 
@@ -84,9 +87,10 @@ class ReclamationCandidateAdmin(ExportCsvMixin, StrictModelAdmin):
     list_filter = (
         "state",
         "justification",
-        ("profile", admin.RelatedOnlyFieldListFilter),
-        ("rule", admin.RelatedOnlyFieldListFilter),
-        ("department", admin.AllValuesFieldListFilter),
+        # Choices by loose index scans, not DISTINCT over every candidate.
+        ("profile", IndexedRelatedOnlyFilter),
+        ("rule", IndexedRelatedOnlyFilter),
+        DirectoryDepartmentFilter,
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
     inlines = (CandidateEventInline,)

@@ -195,8 +195,12 @@ def cost_expressions(costs: dict[int, Cost]) -> tuple:
         default=Value(""),
         output_field=models.CharField(),
     )
-    known = ExpressionWrapper(
-        excluded | Q(software_model_id__in=list(costs)), output_field=models.BooleanField()
+    # A CASE, not ``excluded OR software_model_id IN (…)``: for a seat with no software
+    # model (an unrecognized identifier) the IN is NULL, and NULL breaks the NOT NULL column.
+    known = Case(
+        When(excluded | Q(software_model_id__in=list(costs)), then=Value(True)),
+        default=Value(False),
+        output_field=models.BooleanField(),
     )
     return annual, currency, known
 
@@ -385,7 +389,6 @@ def explain(candidate: ReclamationCandidate) -> str:
 
 @dataclass
 class IdentificationResult:
-    rules_created: int = 0
     raised: int = 0
     vanished: int = 0
     canceled: int = 0
@@ -403,7 +406,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     created first."""
     now = now or timezone.now()
     result = IdentificationResult()
-    result.rules_created = ensure_rules_for_published_profiles(profiles)
+    ensure_rules_for_published_profiles(profiles)
     result.vanished = len(close_vanished(profiles=profiles))
     result.canceled = len(cancel_resumed(profiles=profiles))
     result.excluded = len(close_excluded(profiles=profiles))

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ..models import JobRun
 from .export import ExportCsvMixin
+from .pagination import BoundedCountMixin
 from .strict import StrictModelAdmin
 
 
@@ -28,7 +29,7 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ExportCsvMixin, StrictModelAdmin):
+class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAdmin):
     """Nobody adds, edits or deletes a run, superusers included: the jobs write them, and old
     ones are removed only by ``manage.py prune_job_runs`` (run daily by beat)."""
 
@@ -57,7 +58,6 @@ class JobRunAdmin(ExportCsvMixin, StrictModelAdmin):
     list_select_related = ("profile",)
     search_fields = ("error_class", "error_message", "profile__name")
     date_hierarchy = "queued_at"
-    show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("kind", "profile", "trigger", "status")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),

@@ -21,8 +21,11 @@ from ..services.people_import import (
     needs_typed_confirmation,
 )
 from .export import ExportCsvMixin
+from .filters import IndexedValuesFilter
 from .forms import PeopleImportForm
-from .strict import StrictModelAdmin
+from .pagination import BoundedCountMixin
+from .search import IndexedSearchMixin
+from .strict import StrictLookupsMixin
 
 IMPORT_PERMISSIONS = ("sam_saas.add_person", "sam_saas.change_person")
 # The session key holding an import waiting for the deactivation to be confirmed.
@@ -30,15 +33,24 @@ PENDING = "sam_people_import_pending"
 
 
 @admin.register(Person)
-class PersonAdmin(ExportCsvMixin, StrictModelAdmin):
+class PersonAdmin(
+    BoundedCountMixin, ExportCsvMixin, StrictLookupsMixin, IndexedSearchMixin, admin.ModelAdmin
+):
+    """The directory grows with the company: a bounded count, indexed filter choices, and
+    e-mail and name search through trigram indexes (departments are filters, not searched).
+    The strict lookups clean the search term before the indexed search reads it."""
+
     export_report = "people"
     change_list_template = "admin/sam_saas/person/change_list.html"
     list_display = ("email", "name", "department", "cost_center", "manager", "active")
-    list_filter = ("active", "department", "cost_center")
+    list_filter = (
+        "active",
+        ("department", IndexedValuesFilter),
+        ("cost_center", IndexedValuesFilter),
+    )
     list_select_related = ("manager",)
-    search_fields = ("email", "name", "department", "cost_center")
+    search_fields = ("email", "name")
     autocomplete_fields = ("manager",)
-    show_full_result_count = False
     readonly_fields = ("created_at", "updated_at")
 
     def get_urls(self):

@@ -19,7 +19,7 @@ from ..models import (
     SoftwareSubscription,
 )
 from ..services import lifecycle, profile_actions
-from . import profile_related
+from . import profile_related, profile_schedule
 from .strict import StrictModelAdmin
 
 method_decorator_post = method_decorator(require_POST)
@@ -80,6 +80,7 @@ class IntegrationProfileAdmin(StrictModelAdmin):
         "status",
         "connection",
         "related_lists",
+        "scheduled_jobs",
         "latest_runs",
         "next_refresh_at",
         "organization_uri",
@@ -91,6 +92,7 @@ class IntegrationProfileAdmin(StrictModelAdmin):
     fieldsets = (
         ("Connection", {"fields": ("name", "provider", "alias", "status", "connection")}),
         ("Related lists", {"fields": ("related_lists",)}),
+        ("Scheduled jobs", {"fields": ("scheduled_jobs",)}),
         ("Job results", {"fields": ("latest_runs",)}),
         (
             "Processes",
@@ -141,6 +143,12 @@ class IntegrationProfileAdmin(StrictModelAdmin):
     @admin.display(description="seats held", ordering="seats_held")
     def seats_held(self, obj):
         return obj.seats_held
+
+    @admin.display(description="daily refresh")
+    def scheduled_jobs(self, obj):
+        if not obj.pk:
+            return "-"
+        return profile_schedule.render(obj)
 
     @admin.display(description="related lists")
     def related_lists(self, obj):
@@ -260,7 +268,7 @@ class IntegrationProfileAdmin(StrictModelAdmin):
         validation = lifecycle.latest_validation(profile)
         try:
             connect_url = get_connector(profile.provider).connect_url(profile)
-        except (ConnectorError, AttributeError):
+        except ConnectorError:  # no connector installed for this provider
             connect_url = None
         checks = [
             {**check, "process_label": Process(check["process"]).label}

@@ -21,7 +21,7 @@ WINDOW_DAYS = 90
 
 
 def default_headroom() -> Decimal:
-    value = getattr(settings, "SAM_SETTINGS", {}).get("RIGHTSIZING_HEADROOM_PERCENT", 10)
+    value = settings.SAM_SETTINGS["RIGHTSIZING_HEADROOM_PERCENT"]
     return Decimal(str(value))
 
 

@@ -2,7 +2,6 @@
 upload page. Atomic (any bad row: nothing imported, every error with its line), upserts by
 e-mail case-insensitively, never deletes."""
 
-import time
 from io import StringIO
 
 import pytest
@@ -254,19 +253,19 @@ def test_it_saves_nothing_on_a_dry_run():
 
 
 @pytest.mark.django_db
-def test_it_imports_ten_thousand_rows_quickly_in_few_queries():
+def test_it_imports_ten_thousand_rows_in_few_queries():
+    # How fast: ``manage.py bench_people_import`` measures it (a timed assertion fails on a busy
+    # machine).
     PersonFactory(email="person00001@big.example", name="Old name")
     rows = [f"person{i:05d}@big.example,Person {i},Dept {i % 20},CC{i % 7}," for i in range(10_000)]
     rows = [f"{row}{'person00000@big.example' if i else ''},yes" for i, row in enumerate(rows)]
 
-    started = time.monotonic()
     with CaptureQueriesContext(connection) as queries:
         result = import_people(_csv(*rows))
-    elapsed = time.monotonic() - started
 
     assert (result.created, result.updated) == (9_999, 1)
     assert Person.objects.filter(manager__email="person00000@big.example").count() == 9_999
-    assert len(queries) < 200, f"{len(queries)} queries, took {elapsed:.1f}s"
+    assert len(queries) < 200, f"{len(queries)} queries"
 
 
 @pytest.mark.django_db
