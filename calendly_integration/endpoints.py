@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 
-from config.settings.guards import is_loopback_url
 from sam_saas.models import ConnectionAlias
+from sam_saas.setting_guards import is_loopback_url
 
 from .constants import DEFAULT_API_URL, DEFAULT_AUTH_URL
 from .errors import CalendlyError

@@ -2,13 +2,13 @@
 
 ``config/settings/production.py`` already refuses these at start-up; the checks catch a
 deployment built on other settings (a custom module, or local settings by mistake). Both use
-the functions in ``config.settings.guards``, so the rules are written once.
+the functions in ``sam_saas.setting_guards``, so the rules are written once.
 """
 
 from django.conf import settings
 from django.core.checks import Error, Tags, register
 
-from config.settings import guards
+from . import setting_guards as guards
 
 
 @register(Tags.security, deploy=True)

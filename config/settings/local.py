@@ -5,9 +5,10 @@ The fixed keys below are for local use only; production.py has no defaults for s
 
 import os
 
+from sam_saas.setting_guards import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY
+
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, env
-from .guards import DEVELOPMENT_ENCRYPTION_KEY, DEVELOPMENT_SECRET_KEY
 
 # The developer app (fake Calendly, demo, benchmarks); production settings never install it.
 INSTALLED_APPS = [*INSTALLED_APPS, "calendly_integration.sandbox"]

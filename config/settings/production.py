@@ -3,9 +3,14 @@ so a missing one stops the process at start-up instead of running with a guessab
 
 from django.core.exceptions import ImproperlyConfigured
 
+from sam_saas.setting_guards import (
+    encryption_keys_problem,
+    public_base_url_problem,
+    secret_key_problem,
+)
+
 from .base import *  # noqa: F403
 from .base import DATABASES, SAM_SETTINGS, env
-from .guards import encryption_keys_problem, public_base_url_problem, secret_key_problem
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")

@@ -6,9 +6,10 @@ PostgreSQL and Redis while a newcomer runs it on SQLite.
 
 import os
 
+from sam_saas.setting_guards import TEST_ENCRYPTION_KEYS, TEST_SECRET_KEY
+
 from .base import *  # noqa: F403
 from .base import INSTALLED_APPS, env
-from .guards import TEST_ENCRYPTION_KEYS, TEST_SECRET_KEY
 
 # The developer app (fake Calendly, demo, benchmarks); production settings never install it.
 INSTALLED_APPS = [*INSTALLED_APPS, "calendly_integration.sandbox"]

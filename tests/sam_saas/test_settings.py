@@ -7,7 +7,7 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
-from config.settings import guards
+from sam_saas import setting_guards as guards
 
 ROOT = Path(__file__).resolve().parents[2]
 
