@@ -66,18 +66,19 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     export_report = "candidates"
 
     change_list_template = "admin/reclamation/reclamationcandidate/change_list.html"
+    # State, who, why, how stale and how much first, so they fit 1280 px; the e-mail, the
+    # last activity's date and source, and the evidence are on the candidate's page.
     list_display = (
         "person_name",
-        "user_principal_name",
+        "state",
+        "justification",
+        "inactive",
+        "savings",
         "department",
         "profile_name",
-        "justification",
-        "inactive_days",
-        "last_activity",
-        "savings",
-        "state",
     )
-    list_display_links = ("person_name", "user_principal_name")
+    list_display_links = ("person_name",)
+    collapse_nav_sidebar = True
     list_filter = (
         "state",
         "justification",
@@ -213,12 +214,19 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
 
     @admin.display(description="person", ordering="user_name")
     def person_name(self, obj):
-        return obj.user_name or "—"
+        """The name, or the e-mail of a seat without a known person."""
+        return obj.user_name or obj.user_principal_name
 
     @admin.display(description="inactive days", ordering="-last_activity_at")
     def inactive_days(self, obj):
         days = obj.inactive_days
         return "never active" if days is None else days
+
+    @admin.display(description="inactive", ordering="-last_activity_at")
+    def inactive(self, obj):
+        """Compact: "61 d"; "never" for a seat never used."""
+        days = obj.inactive_days
+        return "never" if days is None else f"{days} d"
 
     @admin.display(description="last activity", ordering="last_activity_at")
     def last_activity(self, obj):
@@ -227,7 +235,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
         source = f" ({obj.last_activity_source})" if obj.last_activity_source else ""
         return f"{obj.last_activity_at:%Y-%m-%d}{source}"
 
-    @admin.display(description="potential savings / year", ordering="potential_savings")
+    @admin.display(description="saving / yr", ordering="potential_savings")
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
