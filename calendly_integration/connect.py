@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from sam_saas.models import ConnectionAlias, IntegrationProfile
 from sam_saas.services import lifecycle
-from sam_saas.services.connections import record_check
+from sam_saas.services.connections import OrganizationTaken, record_check
 
 from . import oauth
 from .client import CalendlyClient, StaticToken
@@ -109,6 +109,19 @@ def finish(request, state: str, code: str) -> ConnectionAlias:
     return alias
 
 
+def forget_tokens(alias: ConnectionAlias, exc: OrganizationTaken) -> None:
+    """A refused connection keeps no credentials: the alias is Not connected again, saying
+    which profile holds the organization."""
+    ConnectionAlias.objects.filter(pk=alias.pk).update(
+        access_token="",
+        refresh_token="",
+        token_expires_at=None,
+        granted_scopes=[],
+        connection_status=ConnectionAlias.ConnectionStatus.NOT_CONNECTED,
+        status_message=f"{exc} {exc.hint}".strip(),
+    )
+
+
 def validate_after_connect(alias: ConnectionAlias, access_token: str) -> None:
     client = CalendlyClient(
         base_url=alias.effective_api_base_url(DEFAULT_API_URL),
@@ -121,6 +134,10 @@ def validate_after_connect(alias: ConnectionAlias, access_token: str) -> None:
         except CalendlyError as exc:
             raise ConnectError(f"Connected, but validation failed: {exc}", hint=exc.hint) from exc
     for profile in IntegrationProfile.objects.filter(alias=alias).select_related("alias"):
-        record_check(profile, check)  # raises ConnectorError for a non-admin account
+        try:
+            record_check(profile, check)  # raises ConnectorError for a non-admin account
+        except OrganizationTaken as exc:
+            forget_tokens(alias, exc)
+            raise ConnectError(str(exc), hint=exc.hint) from exc
         # Connecting validates every enabled process; publishing stays the manager's step.
         lifecycle.validate(profile)

@@ -2,7 +2,8 @@
 
 For the rule's own threshold and 30, 60, 90 and 120 days: how many new candidates it would
 raise now, how many seats it flags in all (including seats that already have an open
-candidate), and their potential annual savings. One aggregate query grouped by software model
+candidate), how many of those are stale (low usage or never used: the dashboard's definition)
+and their potential annual savings. One aggregate query grouped by software model
 (costs come from the few entitlements, so they are multiplied in Python); nothing is created.
 """
 
@@ -11,12 +12,15 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import cached_property
 
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from sam_saas.models import SoftwareSubscription
 from sam_saas.money import Totals
 
+from ..figures import STALE_KINDS, stale_differences
 from ..models import ReclamationRule
 from .identification import (
     activity_known,
@@ -35,6 +39,7 @@ class PreviewRow:
     is_rule_threshold: bool
     candidates: int = 0
     seats: int = 0
+    stale: int = 0  # of ``seats``, those flagged as low usage or never used
     totals: Totals = field(default_factory=Totals)
 
     @property
@@ -55,6 +60,22 @@ class Preview:
     rows: list[PreviewRow]
     activity_known: bool
     message: str = ""
+    rule: ReclamationRule | None = None
+    now: dt.datetime | None = None
+
+    @cached_property
+    def comparison(self):
+        """How the dashboard's stale seats of this profile compare with its open low-usage and
+        never-used candidates, and why they differ (for the saved rule; read by the page
+        only, so previewing costs no extra query)."""
+        if self.rule is None or self.rule.profile_id is None:
+            return None
+        seats = (
+            SoftwareSubscription.objects.counted()
+            .stale(self.now)
+            .filter(profile_id=self.rule.profile_id)
+        )
+        return stale_differences(seats, self.now, profile=self.rule.profile)
 
 
 def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
@@ -78,6 +99,7 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
         flagged = Q(**{f"j{days}__isnull": False})
         aggregates[f"seats_{days}"] = Count("pk", filter=flagged)
         aggregates[f"new_{days}"] = Count("pk", filter=flagged & Q(already_open=False))
+        aggregates[f"stale_{days}"] = Count("pk", filter=Q(**{f"j{days}__in": STALE_KINDS}))
 
     if aggregates:
         costs = entitlement_costs(rule.profile_id, timezone.localdate(now))
@@ -95,6 +117,7 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
                 row = rows[days]
                 row.seats += flagged
                 row.candidates += group.get(f"new_{days}") or 0
+                row.stale += group.get(f"stale_{days}") or 0
                 if not excluded:
                     row.totals.add_cost(cost, flagged)
     message = (
@@ -103,4 +126,10 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
         else "No successful activity pull yet for this profile: only leavers and stale "
         "invitations are counted."
     )
-    return Preview(rows=list(rows.values()), activity_known=with_activity, message=message)
+    return Preview(
+        rows=list(rows.values()),
+        activity_known=with_activity,
+        message=message,
+        rule=rule,
+        now=now,
+    )

@@ -61,7 +61,8 @@ def add_candidate_group(totals: Totals, row: dict) -> None:
     ``total`` the others' savings, ``currency``, ``savings_known``) to ``totals``: the one
     rule for summing candidates' savings, used here and by the licence position."""
     if row["savings_known"]:
-        totals.add(row["currency"] or "", row["total"] or Decimal("0"))
+        if row["currency"]:  # a known zero without a currency (excluded from cost) adds nothing
+            totals.add(row["currency"], row["total"] or Decimal("0"))
     else:
         totals.unknown += row["n"] - row["excluded"]
 

@@ -127,7 +127,13 @@ class IntegrationProfile(models.Model):
         help_text="Derived from the daily refresh time and zone; the dispatcher queues the "
         "refresh once this moment has passed.",
     )
-    organization_uri = models.CharField(max_length=300, blank=True)
+    organization_uri = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="The vendor organization this profile connects (for Calendly its URI), "
+        "learnt when the connection is validated. One profile per organization.",
+    )
     organization_name = models.CharField(max_length=200, blank=True)
     organization_plan = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -139,6 +145,13 @@ class IntegrationProfile(models.Model):
         ordering = ["name"]
         constraints = [
             models.UniqueConstraint(fields=["alias"], name="%(app_label)s_%(class)s_unique_alias"),
+            # One organization, one profile: a second profile on the same vendor organization
+            # would count its seats twice (services.connections.record_check refuses it first).
+            models.UniqueConstraint(
+                fields=["provider", "organization_uri"],
+                condition=~models.Q(organization_uri=""),
+                name="%(app_label)s_%(class)s_unique_organization",
+            ),
         ]
 
     def __str__(self):

@@ -135,8 +135,14 @@ class SubscriptionUserExclusionRule(models.Model):
     role = models.CharField(
         max_length=40, blank=True, help_text="Vendor role, e.g. owner or admin."
     )
-    exclude_from_cost = models.BooleanField(default=False)
-    exclude_from_reclamation = models.BooleanField(default=True)
+    # Both by default: keeping a seat out of licence cost is what an exclusion is for (as in
+    # ServiceNow), and a seat kept out of cost must not be reclaimed for a saving it lacks.
+    exclude_from_cost = models.BooleanField(
+        default=True, help_text="Its seats count in no licence cost, position or saving."
+    )
+    exclude_from_reclamation = models.BooleanField(
+        default=True, help_text="Its seats are never proposed for reclamation."
+    )
     reason = models.CharField(max_length=300)
     active = models.BooleanField(default=True)
     valid_until = models.DateTimeField(null=True, blank=True, help_text="After it the rule stops.")

@@ -13,7 +13,12 @@ from django.utils import timezone
 
 from ..connectors import ConnectionCheck, ConnectorError, ProcessCheck, get_connector
 from ..models import IntegrationProfile, JobRun, Process, ProfileValidation
-from .connections import record_check
+from .connections import (
+    ORGANIZATION_CHECK,
+    OrganizationTaken,
+    record_check,
+    refuse_taken_organization,
+)
 
 
 class PublishRefused(Exception):
@@ -48,6 +53,27 @@ def _run_checks(profile: IntegrationProfile, processes: list[str]) -> Connection
     return check
 
 
+def _check_organization(profile: IntegrationProfile, check: ConnectionCheck) -> None:
+    """One organization, one profile: a passing connection to an organization another
+    profile holds fails validation, naming that profile."""
+    try:
+        refuse_taken_organization(profile, check)
+    except OrganizationTaken as exc:
+        check.ok = False
+        check.message, check.hint = str(exc), exc.hint
+        check.checks = [
+            *check.checks,
+            ProcessCheck(
+                Process.DOWNLOAD,
+                ORGANIZATION_CHECK,
+                "One organization, one profile",
+                ok=False,
+                detail=str(exc),
+                hint=exc.hint,
+            ),
+        ]
+
+
 def validate(profile: IntegrationProfile, *, actor=None, run: JobRun | None = None):
     """Check every enabled process against the vendor and store the verdict. A passing
     validation moves a Draft profile to Validated; a failing one sends a Validated profile back
@@ -55,6 +81,8 @@ def validate(profile: IntegrationProfile, *, actor=None, run: JobRun | None = No
     and unpublishing it would silently stop the refresh). Returns the ``ProfileValidation``."""
     processes = profile.enabled_processes()
     check = _run_checks(profile, processes)
+    if check.ok:
+        _check_organization(profile, check)
     passed = check.ok and all(item.ok for item in check.checks)
     with transaction.atomic():
         validation = ProfileValidation.objects.create(

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from reclamation.models import ReclamationCandidate
 from sam_saas import money
-from sam_saas.models import JobRun, LicencePositionSnapshot, SoftwareSubscription
+from sam_saas.models import Entitlement, JobRun, LicencePositionSnapshot, SoftwareSubscription
 from sam_saas.services import jobs, positions
 from tests import factories
 
@@ -280,3 +280,38 @@ def test_it_lets_only_managers_reconcile_from_the_positions_list(client, model):
 
     assert page.status_code == 200 and 'id="reconcile-now"' not in page.content.decode()
     assert posted.status_code == 403
+
+
+def test_only_published_profiles_count_in_the_position(model, profile):
+    factories.EntitlementFactory(software_model=model, purchased_rights=5, unit_cost="100")
+    seats(4, model=model, profile=profile)
+    draft = factories.IntegrationProfileFactory(status="draft")
+    seats(9, model=model, profile=draft, days_inactive=200)
+    factories.ReclamationCandidateFactory(
+        subscription=seats(1, model=model, profile=draft)[0], profile=draft
+    )
+
+    result = positions.compute()
+
+    position = result.get(model.pk)
+    assert (position.seats.assigned, position.shortfall, position.candidates.open) == (4, 0, 0)
+    assert result.get(model.pk, draft.pk) is None and draft.pk not in result.seats_by_profile
+    assert result.stale == 0
+
+
+def test_in_force_is_one_definition_for_rows_and_querysets(model):
+    today = timezone.localdate()
+    cases = [
+        (today - dt.timedelta(days=10), None),
+        (today, today),
+        (today + dt.timedelta(days=1), None),
+        (today - dt.timedelta(days=30), today - dt.timedelta(days=1)),
+    ]
+    entitlements = [
+        factories.EntitlementFactory(software_model=model, start_date=start, end_date=end)
+        for start, end in cases
+    ]
+    in_force = set(Entitlement.objects.in_force().values_list("pk", flat=True))
+
+    assert {e.pk for e in entitlements if e.is_in_force()} == in_force
+    assert len(in_force) == 2

@@ -118,7 +118,10 @@ def test_it_applies_user_exclusions_by_pattern_department_cost_center_and_role(p
     Person.objects.create(email="dev@acme.example", department="Engineering", cost_center="CC-1")
     Person.objects.create(email="fin@acme.example", department="Finance", cost_center="CC-9")
     SubscriptionUserExclusionRule.objects.create(
-        email_pattern="*@contractors.example", exclude_from_reclamation=True, reason="Contractors"
+        email_pattern="*@contractors.example",
+        exclude_from_cost=False,  # reclamation only (the default is both)
+        exclude_from_reclamation=True,
+        reason="Contractors",
     )
     SubscriptionUserExclusionRule.objects.create(
         department="engineering",
@@ -127,7 +130,11 @@ def test_it_applies_user_exclusions_by_pattern_department_cost_center_and_role(p
         reason="R&D budget",
     )
     SubscriptionUserExclusionRule.objects.create(
-        cost_center="CC-9", role="admin", exclude_from_reclamation=True, reason="Finance admins"
+        cost_center="CC-9",
+        role="admin",
+        exclude_from_cost=False,
+        exclude_from_reclamation=True,
+        reason="Finance admins",
     )
     SubscriptionUserExclusionRule.objects.create(
         email_pattern="*", active=False, exclude_from_cost=True, reason="inactive rule"

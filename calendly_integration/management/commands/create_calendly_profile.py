@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from sam_saas.models import ConnectionAlias, IntegrationProfile
 from sam_saas.services import lifecycle
+from sam_saas.services.connections import ORGANIZATION_CHECK
 
 from ...constants import PROVIDER
 
@@ -59,6 +60,14 @@ class Command(BaseCommand):
         if opts["no_validate"]:
             return
         validation = lifecycle.validate(profile)
+        taken = next(
+            (c for c in validation.checks if c["key"] == ORGANIZATION_CHECK and not c["ok"]), None
+        )
+        if taken:
+            # One organization, one profile: nothing is left behind for the refused one.
+            profile.delete()
+            alias.delete()
+            raise CommandError(f"{taken['detail']}\nHint: {taken['hint']}")
         for check in validation.checks:
             mark = "ok  " if check["ok"] else "FAIL"
             line = f"  {mark} {check['label']} ({check['process']}): {check['detail']}"
