@@ -28,7 +28,9 @@ from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
 from ..services import decisions, workflow
 from ..services.actions import ADMIN_ACTIONS, APPROVE, REQUIRED, Action
 from ..services.identification import explain
+from ..services.savings import potential_total
 from ..services.wording import effect_text, provider_label
+from .state_filter import CandidateStateFilter
 
 State = ReclamationCandidate.State
 APPROVE_PERMISSION = "reclamation.approve_reclamationcandidate"
@@ -80,7 +82,7 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     list_display_links = ("person_name",)
     collapse_nav_sidebar = True
     list_filter = (
-        "state",
+        ("state", CandidateStateFilter),
         "justification",
         ("profile", admin.RelatedOnlyFieldListFilter),
         ("rule", admin.RelatedOnlyFieldListFilter),
@@ -367,7 +369,12 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
             "can_identify": self.has_change_permission(request),
             **(extra_context or {}),
         }
-        return super().changelist_view(request, extra_context)
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        if context and "cl" in context:
+            # The potential saving of the rows the filters and search select, per currency.
+            context["filtered_total"] = potential_total(context["cl"].queryset).display("0")
+        return response
 
     # -- actions ---------------------------------------------------------------------------------
     # Built from ``services.actions.ADMIN_ACTIONS``: the list actions, the buttons on a
@@ -477,6 +484,9 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
             "verbose_name_plural": capfirst(self.opts.verbose_name_plural),
             "rows": rows,
             "eligible": sum(1 for c in candidates if action.applies_to(c)),
+            "selection_total": potential_total(
+                ReclamationCandidate.objects.filter(pk__in=[c.pk for c in candidates])
+            ).display("0"),
             "effects": sorted(effects.items()),
             "reason_mode": action.reason,
             "reason": reason,
