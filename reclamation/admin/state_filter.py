@@ -1,4 +1,4 @@
-"""The worklist's state filter: it opens on the open candidates, and every choice says how
+"""The worklist's state filter: the list opens on the open candidates, and every choice says how
 many candidates it holds ("Awaiting Approval (37)"), from one grouped query.
 
 Parameters are the field filter's own (``state__exact``, ``state__isnull``) plus
@@ -22,7 +22,9 @@ class CandidateStateFilter(admin.ChoicesFieldListFilter):
         self.request = request
         self.model_admin = model_admin
         super().__init__(field, request, params, model, model_admin, field_path)
-        self.defaulted = not self.used_parameters
+        # Only what the list shows (and its export) defaults to open: an action posted for
+        # selected rows (from any page, e.g. a candidate's buttons) finds them in any state.
+        self.defaulted = not self.used_parameters and request.method in ("GET", "HEAD")
         if self.defaulted:
             self.used_parameters = {self.lookup_kwarg_in: [[str(s) for s in OPEN_STATES]]}
 
