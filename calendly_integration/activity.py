@@ -19,8 +19,8 @@ from sam_saas.services import jobs
 from sam_saas.services.connections import record_check
 
 from .client import CalendlyClient
-from .connection import as_connector_error, build_client, check_connection
-from .errors import CalendlyError, Forbidden
+from .connection import build_client, check_connection
+from .errors import Forbidden
 
 logger = logging.getLogger(__name__)
 
@@ -145,43 +145,40 @@ def _pull(client, run, profile, pages, to_sightings, source) -> None:
 def pull_activity(profile: IntegrationProfile, run: JobRun) -> None:
     now = timezone.now()
     client: CalendlyClient = build_client(profile, stats=run)
-    try:
-        with client:
-            check = check_connection(client, profile.alias)
-            record_check(profile, check, run)
-            since = window_start(profile, now)
-            org = check.organization_uri
-            if check.plan == "enterprise":
-                try:
-                    _pull(
-                        client,
-                        run,
-                        profile,
-                        client.iter_activity_log(
-                            org,
-                            min_occurred_at=max(since, now - LOG_RETENTION),
-                            max_occurred_at=now,
-                        ),
-                        sightings_from_log,
-                        Source.ACTIVITY_LOG,
-                    )
-                    return
-                except Forbidden as exc:
-                    run.warnings = [
-                        *run.warnings,
-                        f"The activity log was refused ({exc.message or exc.title}); "
-                        f"used scheduled events instead. {exc.hint}".strip(),
-                    ]
-            _pull(
-                client,
-                run,
-                profile,
-                client.iter_scheduled_events(org, min_start_time=since, max_start_time=None),
-                lambda page: sightings_from_events(page, now),
-                Source.SCHEDULED_EVENTS,
-            )
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc
+    with client:
+        check = check_connection(client, profile.alias)
+        record_check(profile, check, run)
+        since = window_start(profile, now)
+        org = check.organization_uri
+        if check.plan == "enterprise":
+            try:
+                _pull(
+                    client,
+                    run,
+                    profile,
+                    client.iter_activity_log(
+                        org,
+                        min_occurred_at=max(since, now - LOG_RETENTION),
+                        max_occurred_at=now,
+                    ),
+                    sightings_from_log,
+                    Source.ACTIVITY_LOG,
+                )
+                return
+            except Forbidden as exc:
+                run.warnings = [
+                    *run.warnings,
+                    f"The activity log was refused ({exc.message or exc.title}); "
+                    f"used scheduled events instead. {exc.hint}".strip(),
+                ]
+        _pull(
+            client,
+            run,
+            profile,
+            client.iter_scheduled_events(org, min_start_time=since, max_start_time=None),
+            lambda page: sightings_from_events(page, now),
+            Source.SCHEDULED_EVENTS,
+        )
 
 
 def latest_activity(subscription: SoftwareSubscription) -> dt.datetime | None:
@@ -195,30 +192,27 @@ def latest_activity(subscription: SoftwareSubscription) -> dt.datetime | None:
         profile.analyze_activity_from, dt.time.min, tzinfo=dt.UTC
     )
     client = build_client(profile)
-    try:
-        with client:
-            org = profile.organization_uri
-            if profile.organization_plan == "enterprise":
-                try:
-                    for page in client.iter_activity_log(
-                        org,
-                        min_occurred_at=max(since, now - LOG_RETENTION),
-                        count=1,
-                        sort="occurred_at:desc",
-                        actor=subscription.external_user_id,
-                    ):
-                        hit = sightings_from_log(page).get(subscription.external_user_id)
-                        return hit.at if hit else None
-                    return None
-                except Forbidden:
-                    pass
-            newest = None
-            for page in client.iter_scheduled_events(
-                org, min_start_time=since, user=subscription.external_user_id
-            ):
-                hit = sightings_from_events(page, now).get(subscription.external_user_id)
-                if hit and (newest is None or hit.at > newest):
-                    newest = hit.at
-            return newest
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc
+    with client:
+        org = profile.organization_uri
+        if profile.organization_plan == "enterprise":
+            try:
+                for page in client.iter_activity_log(
+                    org,
+                    min_occurred_at=max(since, now - LOG_RETENTION),
+                    count=1,
+                    sort="occurred_at:desc",
+                    actor=subscription.external_user_id,
+                ):
+                    hit = sightings_from_log(page).get(subscription.external_user_id)
+                    return hit.at if hit else None
+                return None
+            except Forbidden:
+                pass
+        newest = None
+        for page in client.iter_scheduled_events(
+            org, min_start_time=since, user=subscription.external_user_id
+        ):
+            hit = sightings_from_events(page, now).get(subscription.external_user_id)
+            if hit and (newest is None or hit.at > newest):
+                newest = hit.at
+        return newest

@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
+from .constants import DEFAULT_API_URL
 from .errors import (
     CalendlyError,
     InvalidRequest,
@@ -39,7 +40,6 @@ logger = logging.getLogger(__name__)
 logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 logging.getLogger("oauthlib").setLevel(logging.INFO)
 
-DEFAULT_BASE_URL = "https://api.calendly.com"
 USER_AGENT = "saas-license-management/0.1"
 
 # Methods that may be re-sent after a failure that happened after the request left us.
@@ -90,7 +90,6 @@ class ClientStats:
     rate_limit_waits: int = 0
     retries: int = 0
     slowdowns: int = 0
-    seconds_waited: float = 0.0
 
 
 def uuid_from_uri(uri: str) -> str:
@@ -130,7 +129,7 @@ def _header_float(headers: Mapping[str, str], name: str) -> float | None:
 class CalendlyClient:
     def __init__(
         self,
-        base_url: str = DEFAULT_BASE_URL,
+        base_url: str = DEFAULT_API_URL,
         token_source: TokenSource | None = None,
         connect_timeout: float = 5,
         read_timeout: float = 30,
@@ -351,7 +350,7 @@ class CalendlyClient:
         """Filters take the full organization URI; accept a bare UUID too."""
         if "/" in org_uri_or_uuid:
             return org_uri_or_uuid
-        return f"{DEFAULT_BASE_URL}/organizations/{org_uri_or_uuid}"
+        return f"{DEFAULT_API_URL}/organizations/{org_uri_or_uuid}"
 
     def _url(self, path_or_url: str) -> str:
         """Relative paths go under base_url. Full URIs (``https://api.calendly.com/...``) keep
@@ -375,7 +374,6 @@ class CalendlyClient:
 
     def _wait(self, seconds: float) -> None:
         if seconds > 0:
-            self._bump("seconds_waited", seconds)
             self.sleep(seconds)
 
     def _backoff(self, attempt: int) -> float:

@@ -9,7 +9,7 @@ from sam_saas.models import ConnectionAlias, IntegrationProfile
 
 from .client import CalendlyClient, ClientStats
 from .constants import ADMIN_ROLES, DEFAULT_API_URL, RECLAIM_SCOPE
-from .errors import CalendlyError, Forbidden
+from .errors import Forbidden
 from .tokens import AliasTokenSource
 
 
@@ -27,10 +27,6 @@ def build_client(profile: IntegrationProfile, stats=None, **kwargs) -> CalendlyC
         stats=stats if stats is not None else ClientStats(),
         **options,
     )
-
-
-def as_connector_error(exc: CalendlyError) -> ConnectorError:
-    return ConnectorError(str(exc), hint=exc.hint, retryable=exc.retryable)
 
 
 def caller_role(client: CalendlyClient, me: dict, org_uri: str) -> str:
@@ -92,5 +88,3 @@ def validate(profile: IntegrationProfile) -> ConnectionCheck:
             return check_connection(client, profile.alias)
     except Forbidden as exc:
         return ConnectionCheck(ok=False, message=str(exc), hint=exc.hint)
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc

@@ -1,17 +1,23 @@
-"""The Calendly connector: the three processes behind the vendor-neutral registry."""
+"""The Calendly connector: the three processes behind the vendor-neutral registry.
+
+The modules it delegates to raise Calendly's own errors (``errors.py``); the connector base
+turns whatever escapes into a ConnectorError with its hint, in one place."""
 
 from __future__ import annotations
 
-from sam_saas.connectors import ConnectionCheck, ReclaimOutcome
+from sam_saas.connectors import BaseConnector, ConnectionCheck, ReclaimOutcome
 from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription
 
 from . import activity, connection, download, reclaim, validation
-from .constants import PROVIDER
+from .constants import PROVIDER, PUBLISHER
+from .errors import CalendlyError
 
 
-class CalendlyConnector:
+class CalendlyConnector(BaseConnector):
     provider = PROVIDER
+    label = PUBLISHER
     reclaim_effect_text = reclaim.EFFECT_TEXT
+    vendor_errors = (CalendlyError,)
 
     def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck:
         return connection.validate(profile)

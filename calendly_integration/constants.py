@@ -22,13 +22,6 @@ KNOWN_PLANS = {
 ADMIN_ROLES = frozenset({"owner", "admin"})
 
 # Reference: https://developer.calendly.com/scopes (introduced 2026-03)
-SCOPES = (
-    "users:read",
-    "organizations:read",
-    "organizations:write",
-    "activity_log:read",
-    "scheduled_events:read",
-)
 RECLAIM_SCOPE = "organizations:write"
 
 # Refresh OAuth tokens this long before they expire, so a long download does not hit a 401.

@@ -23,19 +23,17 @@ from sam_saas.connectors import ConnectorError
 from sam_saas.models import (
     IntegrationProfile,
     JobRun,
-    Publisher,
-    SoftwareModel,
     SoftwareSubscription,
     SubscriptionIdentifier,
 )
-from sam_saas.services import jobs
+from sam_saas.services import catalog, jobs
 from sam_saas.services.connections import record_check
 from sam_saas.services.rules import RuleEngine
 
 from .client import CalendlyClient
-from .connection import as_connector_error, build_client, check_connection
+from .connection import build_client, check_connection
 from .constants import KNOWN_PLANS, PRODUCT, PROVIDER, PUBLISHER, identifier_for_plan
-from .errors import CalendlyError, InvalidRequest
+from .errors import InvalidRequest
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +102,12 @@ def protection_reason(role: str, user_uri: str, account_uri: str) -> str:
 
 def identifier_and_model(plan: str) -> SubscriptionIdentifier:
     """The identifier for the organization's plan. A known plan gets its software model
-    (Calendly / Calendly / edition, shown as "Calendly <edition>") created and mapped; an unknown one stays unrecognized."""
-    identifier, _ = SubscriptionIdentifier.objects.get_or_create(
-        provider=PROVIDER, value=identifier_for_plan(plan)
+    (Calendly / Calendly / edition, shown as "Calendly <edition>") created and mapped;
+    an unknown one stays unrecognized."""
+    edition = KNOWN_PLANS.get((plan or "").lower(), "")
+    return catalog.identifier_with_model(
+        PROVIDER, identifier_for_plan(plan), publisher=PUBLISHER, product=PRODUCT, edition=edition
     )
-    edition = KNOWN_PLANS.get((plan or "").lower())
-    if identifier.software_model_id is None and edition:
-        publisher, _ = Publisher.objects.get_or_create(name=PUBLISHER)
-        model, _ = SoftwareModel.objects.get_or_create(
-            publisher=publisher, product=PRODUCT, edition=edition
-        )
-        identifier.map_to(model)
-    return identifier
 
 
 class SeatWriter:
@@ -503,8 +495,5 @@ def download_subscriptions(profile: IntegrationProfile, run: JobRun) -> None:
     """The connector's first process. Raises :class:`ConnectorError` with a hint on failure,
     after which no existing subscription has changed."""
     client = build_client(profile, stats=run)
-    try:
-        with client:
-            Downloader(profile, run, client).run_download()
-    except CalendlyError as exc:
-        raise as_connector_error(exc) from exc
+    with client:
+        Downloader(profile, run, client).run_download()

@@ -41,7 +41,6 @@ from .errors import (
 logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 logging.getLogger("oauthlib").setLevel(logging.INFO)
 
-DEFAULT_AUTH_BASE_URL = "https://auth.calendly.com"
 USER_AGENT = "saas-license-management/0.1"
 CLIENT_CREDENTIALS_HINT = "Check the client id and secret on the parent alias."
 INVALID_GRANT_HINT = "Reconnect the alias in the admin (Connect to Calendly)."

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from sam_saas.connectors import ConnectorError, ReclaimOutcome
+from sam_saas.connectors import ReclaimOutcome
 from sam_saas.models import SoftwareSubscription
 
 from .connection import build_client
-from .errors import CalendlyError, Forbidden, InvalidGrant, InvalidRequest, NotFound, Unauthorized
+from .errors import Forbidden, InvalidGrant, InvalidRequest, NotFound, Unauthorized
 
 # Shown on the confirmation page before a SAM manager approves removals.
 EFFECT_TEXT = (
@@ -20,7 +20,9 @@ def reclaim_subscription(subscription: SoftwareSubscription) -> ReclaimOutcome:
     and https://developer.calendly.com/api-docs/2f3ba3b6e7bb4-revoke-user-s-organization-invitation
 
     404 means someone already removed it. 400/403 (owner, self, SCIM, accepted invitation,
-    missing scope) will not get better by retrying, so they are reported, not retried."""
+    missing scope) will not get better by retrying, so they are reported, not retried. Other
+    Calendly errors (rate limit, 5xx, timeouts) leave as they are: the connector base turns
+    them into a retryable ConnectorError."""
     client = build_client(subscription.profile)
     try:
         with client:
@@ -37,6 +39,4 @@ def reclaim_subscription(subscription: SoftwareSubscription) -> ReclaimOutcome:
         return ReclaimOutcome(
             ReclaimOutcome.Result.REFUSED, message=exc.message or str(exc), hint=exc.hint
         )
-    except CalendlyError as exc:
-        raise ConnectorError(str(exc), hint=exc.hint, retryable=exc.retryable) from exc
     return ReclaimOutcome(ReclaimOutcome.Result.REMOVED, message="Removed in Calendly.")

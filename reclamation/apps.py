@@ -34,6 +34,15 @@ def after_download(sender, profile, run, **kwargs):
     resolve_attention(profile=profile)
 
 
+def resolve_after_rejudge(sender, profile_ids=None, **kwargs) -> None:
+    """``seats_rejudged`` (a people import, a resolution rule): candidates in Attention
+    Required for want of a user whose seat now matches a person return to Ready at once.
+    Returns None: it closes nothing (the signal's receivers report what they closed)."""
+    from .services.workflow import resolve_attention
+
+    resolve_attention(profiles=None if profile_ids is None else list(profile_ids))
+
+
 class ReclamationConfig(AppConfig):
     """Reclamation rules, candidates, approvals and reclaiming. Vendor-neutral: vendors are
     reached through ``sam_saas.connectors`` only."""
@@ -62,6 +71,7 @@ class ReclamationConfig(AppConfig):
         seats_rejudged.connect(
             identification.after_rejudge, dispatch_uid="reclamation.after_rejudge"
         )
+        seats_rejudged.connect(resolve_after_rejudge, dispatch_uid="reclamation.resolve_attention")
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # What the core shows of reclamation: reports, dashboard tiles, charts and columns,
         # and the figures behind them (sam_saas.extensions).

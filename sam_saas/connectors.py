@@ -1,16 +1,18 @@
 """The connector registry: how vendor-neutral code reaches a vendor without importing it.
 
-A connector implements three processes (download subscriptions, pull activity, reclaim one
-subscription) plus a connection check. Vendor apps register a factory from their
+A connector is a :class:`BaseConnector` subclass: three processes (download subscriptions,
+pull activity, reclaim one subscription) plus a connection check, with defaults for the rest
+and one translation of the vendor's errors. Vendor apps register it from their
 ``AppConfig.ready()``; ``docs/connectors.md`` walks through adding one.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .models import IntegrationProfile, JobRun, SoftwareSubscription
@@ -85,45 +87,116 @@ class ConnectionCheck:
     checks: list[ProcessCheck] = field(default_factory=list)
 
 
-class Connector(Protocol):
-    provider: str
+DEFAULT_EFFECT_TEXT = "Removes the seat at the vendor through its API."
+
+# The methods through which the core reaches a vendor: what escapes them as one of the
+# connector's ``vendor_errors`` reaches the core as a ConnectorError.
+TRANSLATED_METHODS = (
+    "validate_connection",
+    "check_processes",
+    "download_subscriptions",
+    "pull_activity",
+    "latest_activity",
+    "reclaim_subscription",
+)
+
+
+def _translating(method: Callable) -> Callable:
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except self.vendor_errors as exc:
+            raise self.translate_error(exc) from exc
+
+    wrapper.translates_vendor_errors = True
+    return wrapper
+
+
+class BaseConnector:
+    """What a vendor app subclasses and registers (``register(provider, MyConnector)``).
+
+    A connector implements three processes (download subscriptions, pull activity, reclaim
+    one subscription) and a connection check; everything else has a default here, so the
+    core calls every method without probing for it. Subclasses name their client's error
+    family in ``vendor_errors``; :meth:`translate_error` turns one into a
+    :class:`ConnectorError` (message, hint, retryable) in one place, for every method in
+    ``TRANSLATED_METHODS``, so the vendor code raises its own errors and never converts them.
+    """
+
+    provider: str = ""
+    # The vendor's name for people ("Calendly"), in messages and e-mails.
+    label: str = ""
     # Shown on the reclaim confirmation page: what removing a seat does at this vendor.
-    reclaim_effect_text: str
+    reclaim_effect_text: str = DEFAULT_EFFECT_TEXT
+    # The exceptions of the vendor's client that mean "the vendor said no / was away".
+    vendor_errors: tuple[type[Exception], ...] = ()
 
-    def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck: ...
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in TRANSLATED_METHODS:
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "translates_vendor_errors", False):
+                setattr(cls, name, _translating(method))
 
+    def translate_error(self, exc: Exception) -> ConnectorError:
+        return ConnectorError(
+            str(exc), hint=getattr(exc, "hint", ""), retryable=getattr(exc, "retryable", False)
+        )
+
+    # -- the three processes and the connection check: every connector writes these --------
+    def validate_connection(self, profile: IntegrationProfile) -> ConnectionCheck:
+        raise NotImplementedError
+
+    def download_subscriptions(self, profile: IntegrationProfile, job: JobRun) -> None:
+        """Store every seat of the profile's organization; all or nothing."""
+        raise NotImplementedError
+
+    def pull_activity(self, profile: IntegrationProfile, job: JobRun) -> None:
+        """Move each seat's last activity forward from what the vendor reports."""
+        raise NotImplementedError
+
+    def reclaim_subscription(self, subscription: SoftwareSubscription) -> ReclaimOutcome:
+        """Remove one seat at the vendor; an answer the vendor gives is an outcome, not an
+        exception (REFUSED with its message, ALREADY_GONE when it was not there)."""
+        raise NotImplementedError
+
+    # -- optional: the defaults say "this vendor has no such thing" -------------------------
     def check_processes(self, profile: IntegrationProfile, processes: list[str]) -> ConnectionCheck:
         """The publish gate's checks: for each process in ``processes`` (``models.Process``
         values), ask the vendor whether it would work, and return one ``ProcessCheck`` per
-        check with a hint where it fails. Must not raise for a vendor refusal: a refusal is a
-        failed check."""
-        ...
-
-    def download_subscriptions(self, profile: IntegrationProfile, job: JobRun) -> None: ...
-
-    def pull_activity(self, profile: IntegrationProfile, job: JobRun) -> None: ...
-
-    def reclaim_subscription(self, subscription: SoftwareSubscription) -> ReclaimOutcome: ...
+        check with a hint where it fails. A refusal is a failed check, not an exception.
+        By default the connection check stands for every process."""
+        return self.validate_connection(profile)
 
     def latest_activity(self, subscription: SoftwareSubscription) -> datetime | None:
         """The holder's newest activity at the vendor since the recorded one: the final check
-        right before a seat is removed."""
-        ...
+        right before a seat is removed. None: nothing newer (or the vendor cannot tell)."""
+        return None
 
     def protection_reason(self, subscription: SoftwareSubscription) -> str:
         """Why the vendor will never let this seat be removed (e.g. the organization owner),
         or an empty string."""
-        ...
+        return ""
+
+    def connect_url(self, profile: IntegrationProfile) -> str | None:
+        """Where "Connect" starts the vendor's OAuth flow for this profile; None when the
+        profile's alias needs no browser consent (tokens pasted by hand)."""
+        return None
+
+    def oauth_redirect_url(self, request) -> str | None:
+        """The callback URL to register in the vendor's developer portal; None without OAuth."""
+        return None
 
 
-_registry: dict[str, Callable[[], Connector]] = {}
+_registry: dict[str, Callable[[], BaseConnector]] = {}
 
 
-def register(provider: str, factory: Callable[[], Connector]) -> None:
+def register(provider: str, factory: Callable[[], BaseConnector]) -> None:
     _registry[provider] = factory
 
 
-def get_connector(provider: str) -> Connector:
+def get_connector(provider: str) -> BaseConnector:
     try:
         return _registry[provider]()
     except KeyError:
@@ -134,7 +207,11 @@ def get_connector(provider: str) -> Connector:
 
 
 def provider_label(provider: str) -> str:
-    """The vendor's name for people ("Calendly"), for messages and e-mails."""
+    """The vendor's name for people ("Calendly"), for messages and e-mails: the connector's
+    label, else the provider's stored name."""
+    label = getattr(_registry.get(provider), "label", "")
+    if label:
+        return label
     from .models import Provider
 
     return dict(Provider.choices).get(provider) or provider.title() or "the vendor"

@@ -37,6 +37,11 @@ def annual_unit_cost(unit_cost: Decimal, period: str) -> Decimal:
     return unit_cost * 12 if period == MONTHLY else unit_cost
 
 
+def annual_cost(unit_cost: Decimal, period: str, seats: int) -> Decimal:
+    """What ``seats`` seats cost a year (an entitlement's annual cost)."""
+    return annual_unit_cost(unit_cost, period) * seats
+
+
 def format_amount(amount: Decimal | None, currency: str, *, unknown: str = "unknown") -> str:
     """``1,200.00 EUR``; ``unknown`` when there is no amount."""
     if amount is None:

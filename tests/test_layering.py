@@ -133,3 +133,25 @@ def test_no_product_module_imports_the_developer_app():
         if f"{target}.".startswith(f"{DEVELOPER_APP}.")
     }
     assert offenders == set()
+
+
+def test_the_core_imports_no_app_and_the_apps_not_each_other():
+    def package(module):
+        if f"{module}.".startswith(f"{DEVELOPER_APP}."):
+            return DEVELOPER_APP
+        return module.split(".")[0]
+
+    allowed = {
+        "config": {"config", "sam_saas"},
+        "sam_saas": {"sam_saas"},
+        "calendly_integration": {"calendly_integration", "sam_saas"},
+        "reclamation": {"reclamation", "sam_saas"},
+        DEVELOPER_APP: set(PACKAGES) | {DEVELOPER_APP},
+    }
+    offenders = {
+        (name, target)
+        for name, targets in import_graph().items()
+        for target in targets
+        if package(target) not in allowed[package(name)]
+    }
+    assert offenders == set()

@@ -11,8 +11,10 @@ import environ
 BASE_DIR = Path(__file__).resolve().parents[2]
 
 env = environ.Env()
-# A .env file is optional; real deployments set the environment instead.
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A .env file is read only when DJANGO_READ_DOT_ENV_FILE is set (cookiecutter-django's rule),
+# so a stray file never changes a deployment; real deployments set the environment instead.
+if env.bool("DJANGO_READ_DOT_ENV_FILE", default=False):
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
@@ -136,7 +138,8 @@ SAM_SETTINGS = {
     # Where people reach this product: the links in e-mails to seat holders start with it.
     "PUBLIC_BASE_URL": env("PUBLIC_BASE_URL", default="http://127.0.0.1:8000"),
     "DEFAULT_ANALYZE_DAYS": 60,
-    "DISPATCH_INTERVAL_MINUTES": 15,
+    # Renewal right-sizing adds this much headroom to the seats in use (?headroom= overrides).
+    "RIGHTSIZING_HEADROOM_PERCENT": env.int("RIGHTSIZING_HEADROOM_PERCENT", default=10),
     "LOGIN_FAILURE_LIMIT": 5,
     "LOGIN_FAILURE_WINDOW_SECONDS": 15 * 60,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,

@@ -3,7 +3,8 @@
 Every candidate action goes through a confirmation page that lists the selected candidates and
 what will happen to each; submitting it re-checks the permission, and the state is re-checked
 by the compare-and-set in ``services.transitions``. The result message says what was done and
-what was skipped, and why (Ralph's bulk transitions, made race-free).
+what was skipped, and why (the bulk transitions of Ralph, the open-source Django asset
+manager, made race-free).
 """
 
 from __future__ import annotations

@@ -382,7 +382,6 @@ def explain(candidate: ReclamationCandidate) -> str:
 
 @dataclass
 class IdentificationResult:
-    rules_created: int = 0
     raised: int = 0
     vanished: int = 0
     canceled: int = 0
@@ -400,7 +399,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     created first."""
     now = now or timezone.now()
     result = IdentificationResult()
-    result.rules_created = ensure_rules_for_published_profiles(profiles)
+    ensure_rules_for_published_profiles(profiles)
     result.vanished = len(close_vanished(profiles=profiles))
     result.canceled = len(cancel_resumed(profiles=profiles))
     result.excluded = len(close_excluded(profiles=profiles))

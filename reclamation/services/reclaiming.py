@@ -132,8 +132,7 @@ def reclaim(candidate_id: int, *, final_attempt: bool = True) -> str:
 
     try:
         connector = get_connector(profile.provider)
-        latest_activity = getattr(connector, "latest_activity", None)
-        latest = latest_activity(subscription) if latest_activity else None
+        latest = connector.latest_activity(subscription)
         if _resumed(candidate, latest):
             _record_activity(subscription, latest)
             _finish(

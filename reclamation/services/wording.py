@@ -3,23 +3,20 @@ the confirmation pages, the candidate messages and the e-mails."""
 
 from __future__ import annotations
 
-from sam_saas.connectors import ConnectorError, get_connector, provider_label
+from sam_saas.connectors import DEFAULT_EFFECT_TEXT, ConnectorError, get_connector, provider_label
 
 from ..models import ReclamationCandidate
-
-DEFAULT_EFFECT_TEXT = "Removes the seat at the vendor through its API."
 
 __all__ = ["effect_text", "manual_text", "provider_label", "state_labels"]
 
 
 def effect_text(provider: str) -> str:
-    """What reclaiming does at this vendor, from the connector's optional
-    ``reclaim_effect_text`` (Calendly: the seat stays billed until the seat count is lowered)."""
+    """What reclaiming does at this vendor, from the connector's ``reclaim_effect_text``
+    (Calendly: the seat stays billed until the seat count is lowered)."""
     try:
-        connector = get_connector(provider)
+        return get_connector(provider).reclaim_effect_text
     except ConnectorError:
         return DEFAULT_EFFECT_TEXT
-    return getattr(connector, "reclaim_effect_text", "") or DEFAULT_EFFECT_TEXT
 
 
 def manual_text(provider: str) -> str:

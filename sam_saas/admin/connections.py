@@ -64,7 +64,7 @@ class ConnectionAliasAdmin(admin.ModelAdmin):
                 connector = get_connector(alias.provider)
             except ConnectorError:
                 connector = None
-            if connector is not None and hasattr(connector, "oauth_redirect_url"):
+            if connector is not None:
                 if alias.parent_id is None:
                     extra["oauth_redirect_url"] = connector.oauth_redirect_url(request)
                 profile = alias.profiles.first()

@@ -1,9 +1,29 @@
 """Admin for job runs ("scheduled job results"): read-only records of every run."""
 
+import datetime as dt
+
 from django.contrib import admin
+from django.utils import timezone
 
 from ..models import JobRun
 from .export import ExportCsvMixin
+
+
+class FailingFilter(admin.SimpleListFilter):
+    """The runs behind "Failed jobs (24 h)": latest run of its profile and kind, failed."""
+
+    title = "failing now"
+    parameter_name = "failing"
+
+    def lookups(self, request, model_admin):
+        return [("24h", "Latest run failed (24 h)"), ("any", "Latest run failed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "24h":
+            return queryset.latest_failed(since=timezone.now() - dt.timedelta(hours=24))
+        if self.value() == "any":
+            return queryset.latest_failed()
+        return queryset
 
 
 @admin.register(JobRun)
@@ -30,7 +50,7 @@ class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
         "api_calls",
         "error_class",
     )
-    list_filter = ("status", "kind", "trigger", "profile")
+    list_filter = (FailingFilter, "status", "kind", "trigger", "profile")
     list_select_related = ("profile",)
     search_fields = ("error_class", "error_message", "profile__name")
     date_hierarchy = "queued_at"

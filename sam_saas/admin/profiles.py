@@ -283,7 +283,7 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
         validation = lifecycle.latest_validation(profile)
         try:
             connect_url = get_connector(profile.provider).connect_url(profile)
-        except (ConnectorError, AttributeError):
+        except ConnectorError:  # no connector installed for this provider
             connect_url = None
         checks = [
             {**check, "process_label": Process(check["process"]).label}

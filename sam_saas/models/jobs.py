@@ -1,10 +1,36 @@
 """Job runs: the record every scheduled or manual job leaves behind ("scheduled job results")."""
 
 from django.db import models
+from django.db.models import Exists, OuterRef, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .. import jobkinds
 from .profiles import IntegrationProfile
+
+
+class JobRunQuerySet(models.QuerySet):
+    def latest_failed(self, since=None):
+        """Runs that failed and are the latest finished run of their profile and kind (global
+        runs form one "profile"), finished after ``since``: one row per pair whose job is
+        failing now. A failure followed by a successful rerun is not counted ("Failed jobs
+        (24 h)" on the dashboard and the job list's "Failing now" filter)."""
+        pair = Coalesce("profile_id", Value(0))
+        newer = (
+            JobRun.objects.alias(pair=pair)
+            .filter(
+                pair=OuterRef("pair"),
+                kind=OuterRef("kind"),
+                finished_at__gt=OuterRef("finished_at"),
+            )
+            .exclude(pk=OuterRef("pk"))
+        )
+        failed = self.alias(pair=pair).filter(
+            status=JobRun.Status.FAILED, finished_at__isnull=False
+        )
+        if since is not None:
+            failed = failed.filter(finished_at__gte=since)
+        return failed.filter(~Exists(newer))
 
 
 class JobRun(models.Model):
@@ -65,6 +91,8 @@ class JobRun(models.Model):
     hint = models.TextField("troubleshooting hint", blank=True)
     warnings = models.JSONField(default=list, blank=True)
 
+    objects = JobRunQuerySet.as_manager()
+
     class Meta:
         ordering = ["-queued_at", "-id"]
         constraints = [
@@ -82,6 +110,17 @@ class JobRun(models.Model):
         indexes = [
             models.Index(fields=["status", "queued_at"], name="sam_jobrun_status_idx"),
         ]
+
+    def final_message(self) -> str:
+        """What a finished run did, from its final counters (never a "so far" message)."""
+        parts = [
+            f"{name.replace('_', ' ')} {getattr(self, name):,}"
+            for name in ("fetched", "created", "updated", "removed", "unmatched")
+            if getattr(self, name)
+        ]
+        calls = f"; {self.api_calls:,} API call(s)" if self.api_calls else ""
+        waits = f", {self.rate_limit_waits} rate-limit wait(s)" if self.rate_limit_waits else ""
+        return f"Finished: {', '.join(parts) or 'nothing to do'}{calls}{waits}."
 
     def __str__(self):
         scope = self.profile.name if self.profile_id else "all profiles"

@@ -19,6 +19,14 @@ class Person(models.Model):
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
     )
     active = models.BooleanField(default=True, help_text="Inactive people are leavers.")
+    missing_since = models.DateTimeField(
+        "deactivated as missing from an import at",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Set when “Deactivate people missing from the file” deactivated this person; "
+        "a later import that contains them reactivates them.",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -167,7 +167,7 @@ def entitlement_columns(now):
         derived(
             "annual cost",
             ("unit_cost", "period", "purchased_rights"),
-            lambda c, p, n: plain_decimal(annual_unit(c, p) * n),
+            lambda c, p, n: plain_decimal(money.annual_cost(c, p, n)),
         ),
         day("start date", "start_date"),
         day("end date", "end_date"),

@@ -327,11 +327,6 @@ class Report:
                 out.append(values)
             yield out
 
-    def rows(self, queryset: QuerySet, now: dt.datetime | None = None) -> Iterator[tuple]:
-        """The CSV fields row by row (for tests and callers that want rows)."""
-        for columns in self.batches(queryset, now):
-            yield from zip(*columns, strict=True)
-
     def stream(self, queryset: QuerySet, *, bom: bool = False) -> Iterator[bytes]:
         now = timezone.now()
         header = [column.header for column in self.columns(now)]

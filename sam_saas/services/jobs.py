@@ -185,6 +185,10 @@ def _record_finish(run: JobRun, status: str, *, error: BaseException | None = No
     run.status = status
     run.finished_at = timezone.now()
     if status == JobRun.Status.SUCCEEDED:
+        # A handler's own closing sentence is reported at 99% or more; anything earlier was a
+        # "so far" message, replaced by what the final counters say.
+        if run.progress < 99 or not run.progress_message:
+            run.progress_message = run.final_message()[:300]
         run.progress = 100
     if error is not None:
         run.error_class = type(error).__name__
@@ -194,6 +198,7 @@ def _record_finish(run: JobRun, status: str, *, error: BaseException | None = No
         status=run.status,
         finished_at=run.finished_at,
         progress=run.progress,
+        progress_message=run.progress_message,
         error_class=run.error_class,
         error_message=run.error_message,
         hint=run.hint,

@@ -32,11 +32,9 @@ class PublishRefused(Exception):
 def _run_checks(profile: IntegrationProfile, processes: list[str]) -> ConnectionCheck:
     try:
         connector = get_connector(profile.provider)
-        check_processes = getattr(connector, "check_processes", None)
-        if check_processes is not None:
-            return check_processes(profile, processes)
-        # A connector without per-process checks: its connection check stands for all.
-        check = connector.validate_connection(profile)
+        # Without per-process checks of its own, a connector's connection check stands for
+        # all (BaseConnector.check_processes).
+        check = connector.check_processes(profile, processes)
     except ConnectorError as exc:
         check = ConnectionCheck(ok=False, message=str(exc), hint=exc.hint)
     if not check.checks:

@@ -71,6 +71,25 @@ class PeopleImportError(Exception):
         super().__init__("\n".join(self.errors))
 
 
+# "Deactivate people missing from the file" above this share of the active people needs the
+# number typed in (admin) or ``--max-deactivate N`` (command line): a one-row file must not
+# deactivate the company.
+GUARD_SHARE = 0.20
+
+
+class DeactivationRefused(PeopleImportError):
+    """The import would deactivate more people than confirmed; nothing was imported."""
+
+    def __init__(self, message: str, would_deactivate: list[str], active: int):
+        self.would_deactivate = would_deactivate
+        self.active = active
+        super().__init__([message])
+
+
+def needs_typed_confirmation(count: int, active: int) -> bool:
+    return active > 0 and count > GUARD_SHARE * active
+
+
 @dataclass
 class ImportResult:
     created: int = 0
@@ -80,6 +99,21 @@ class ImportResult:
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
     rules: object = None  # services.rejudge.Outcome: the seats re-judged after the import
+    deactivated_people: list[str] = field(default_factory=list)  # e-mails
+    reactivated_people: list[str] = field(default_factory=list)
+    active_before: int = 0
+
+    def who(self, limit: int = 50) -> str:
+        """ "Deactivated: a@x, b@x. Reactivated: c@x." (empty when nobody)."""
+        parts = []
+        for label, emails in (
+            ("Deactivated", self.deactivated_people),
+            ("Reactivated", self.reactivated_people),
+        ):
+            if emails:
+                more = f" and {len(emails) - limit} more" if len(emails) > limit else ""
+                parts.append(f"{label}: {', '.join(emails[:limit])}{more}.")
+        return " ".join(parts)
 
     def summary(self) -> str:
         prefix = "Dry run, nothing saved: would have " if self.dry_run else "People import: "
@@ -106,6 +140,7 @@ def import_people(
     deactivate_missing: bool = False,
     dry_run: bool = False,
     *,
+    max_deactivate: int | None = None,
     trigger: str = "manual",
 ) -> ImportResult:
     """Validate and import a directory CSV (bytes, str or a file object).
@@ -115,14 +150,27 @@ def import_people(
 
     An import that changed anyone re-judges the stored seats at once (people matched, their
     department and cost center in exclusion rules, leavers), inline or as an "Apply rules"
-    job run with ``trigger`` (``services.rejudge``)."""
+    job run with ``trigger`` (``services.rejudge``).
+
+    The deactivation guard: ``max_deactivate`` is how many people the operator confirmed may
+    be deactivated. More than that is refused (:class:`DeactivationRefused`, nothing saved);
+    without it, deactivating more than :data:`GUARD_SHARE` of the active people is refused.
+    A person deactivated as missing who is in a later file is reactivated (unless the file
+    says ``active`` false)."""
     text = _decode(_read(source))
     rows, references, warnings, errors = _parse(text)
 
     existing: dict[str, Person] = {
         p.email.lower(): p
         for p in Person.objects.only(
-            "id", "email", "name", "department", "cost_center", "manager_id", "active"
+            "id",
+            "email",
+            "name",
+            "department",
+            "cost_center",
+            "manager_id",
+            "active",
+            "missing_since",
         ).iterator(chunk_size=2000)
     }
     errors += _check_managers(references, existing)
@@ -135,6 +183,7 @@ def import_people(
     now = timezone.now()
     by_key: dict[str, Person] = dict(existing)
     to_create: list[Person] = []
+    reactivated: list[str] = []
     changes: dict[int, tuple[Person, set[str]]] = {}  # id(person) -> (existing person, fields)
     for row in rows:
         person = existing.get(row.key)
@@ -147,7 +196,16 @@ def import_people(
         if person.email != row.email:
             person.email = row.email  # the file's spelling wins
             fields.add("email")
-        for attr, value in row.values.items():
+        values = dict(row.values)
+        if person.missing_since is not None:
+            # Deactivated as missing from an earlier file, and back in this one.
+            values.setdefault("active", True)
+            if values["active"]:
+                person.missing_since = None
+                fields.add("missing_since")
+                if not person.active:
+                    reactivated.append(person.email)
+        for attr, value in values.items():
             if getattr(person, attr) != value:
                 setattr(person, attr, value)
                 fields.add(attr)
@@ -176,7 +234,15 @@ def import_people(
     file_keys = {row.key for row in rows}
     to_deactivate = []
     if deactivate_missing:
-        to_deactivate = [p.pk for k, p in existing.items() if k not in file_keys and p.active]
+        missing = sorted(
+            (p for k, p in existing.items() if k not in file_keys and p.active),
+            key=lambda p: p.email.lower(),
+        )
+        to_deactivate = [p.pk for p in missing]
+        result.deactivated_people = [p.email for p in missing]
+    result.reactivated_people = reactivated
+    result.active_before = sum(1 for p in existing.values() if p.active)
+    _guard(result.deactivated_people, result.active_before, max_deactivate, dry_run)
 
     result.created = len(to_create)
     result.updated = len(changes)
@@ -191,7 +257,7 @@ def import_people(
             _update_people(list(changes.values()), now)
             for start in range(0, len(to_deactivate), BATCH_SIZE):
                 Person.objects.filter(pk__in=to_deactivate[start : start + BATCH_SIZE]).update(
-                    active=False, updated_at=now
+                    active=False, missing_since=now, updated_at=now
                 )
     except IntegrityError as exc:
         # Someone added one of these e-mails while we were validating.
@@ -203,6 +269,30 @@ def import_people(
 
         result.rules = apply_at_once(trigger=trigger)
     return result
+
+
+def _guard(emails: list[str], active: int, max_deactivate: int | None, dry_run: bool) -> None:
+    """Refuse deactivating more people than confirmed (see :func:`import_people`)."""
+    count = len(emails)
+    if dry_run or not count:
+        return
+    share = f"{count} of {active} active people ({100 * count / active:.0f}%)"
+    if max_deactivate is not None:
+        if count > max_deactivate:
+            raise DeactivationRefused(
+                f"This import would deactivate {share}, more than the {max_deactivate} "
+                "confirmed; nothing was imported. Check the file, then confirm the new number.",
+                emails,
+                active,
+            )
+        return
+    if needs_typed_confirmation(count, active):
+        raise DeactivationRefused(
+            f"This import would deactivate {share}, above {GUARD_SHARE:.0%}; nothing was "
+            f"imported. If that is right, run it again with --max-deactivate {count}.",
+            emails,
+            active,
+        )
 
 
 def _read(source) -> bytes | str:

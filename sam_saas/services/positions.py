@@ -2,7 +2,7 @@
 and reconciliation, which stores it as dated snapshots.
 
 Computed in a fixed number of grouped queries whatever the number of seats (used/free counts
-in querysets, as Ralph, the Django asset manager, does): one over the entitlements in force, one
+in querysets, as Ralph, the open-source Django asset manager by Allegro, does): one over the entitlements in force, one
 over the seats, one over the savings figures an app registers (reclamation: its candidates),
 one for the stale thresholds. Money goes through :mod:`sam_saas.money`: one price per seat,
 amounts per currency, never added across currencies.
@@ -74,7 +74,7 @@ class EntitlementRow:
 
     @property
     def annual_cost(self) -> Decimal:
-        return self.annual_unit_cost * self.purchased_rights
+        return money.annual_cost(self.unit_cost, self.period, self.purchased_rights)
 
     @property
     def cost(self) -> Cost:

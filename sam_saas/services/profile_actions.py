@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import IntegrationProfile, JobRun
+from ..models import JobRun
 from . import jobs, lifecycle
 
 
@@ -70,7 +70,3 @@ def publish_profiles(profiles) -> ActionReport:
         else:
             report.done.append(str(profile))
     return report
-
-
-def open_runs(profile: IntegrationProfile):
-    return profile.job_runs.filter(status__in=JobRun.OPEN_STATUSES)

@@ -21,7 +21,7 @@ WINDOW_DAYS = 90
 
 
 def default_headroom() -> Decimal:
-    value = getattr(settings, "SAM_SETTINGS", {}).get("RIGHTSIZING_HEADROOM_PERCENT", 10)
+    value = settings.SAM_SETTINGS["RIGHTSIZING_HEADROOM_PERCENT"]
     return Decimal(str(value))
 
 
@@ -52,7 +52,7 @@ class Recommendation:
     @property
     def saving(self) -> Decimal:
         """Annual saving implied, in the entitlement's currency (negative: extra cost)."""
-        return (self.purchased - self.recommended) * self.entitlement.annual_unit_cost
+        return self.entitlement.cost.times(self.purchased - self.recommended).annual
 
     @property
     def currency(self) -> str:

@@ -511,3 +511,57 @@ def test_a_never_active_seat_says_since_when_it_exists_at_calendly(connected, ad
     ).content.decode()
     created = f"{seat.external_created_at:%Y-%m-%d}"
     assert f"never active since the seat was created at Calendly on {created}" in html
+
+
+def test_a_people_import_returns_attention_required_to_ready_at_once(
+    connected, admin_client, django_capture_on_commit_callbacks
+):
+    from sam_saas.services.people_import import import_people
+
+    _org, profile = connected
+    target = stale_members(profile).first()
+    email = target.user_principal_name
+    Person.objects.filter(email__iexact=email).delete()  # not in the directory
+    ReclamationCandidate.objects.filter(pk=target.pk).update(person=None)
+    approve_in_admin(admin_client, target, django_capture_on_commit_callbacks)
+    assert target.state == State.ATTENTION_REQUIRED
+
+    header = "email,name,department,cost_center,manager_email,active\n"
+    import_people(f"{header}{email},Back Again,Finance,CC-9,{BOSS},yes\n".encode())
+
+    target.refresh_from_db()
+    assert target.state == State.READY, target.message
+    assert (target.user_name, target.department, target.cost_center) == (
+        "Back Again",
+        "Finance",
+        "CC-9",
+    )
+
+
+def test_manager_links_work_only_for_a_kept_candidate_and_expire(
+    connected, admin_client, django_capture_on_commit_callbacks, monkeypatch
+):
+    from reclamation.services import notifications
+
+    _org, profile = connected
+    target = stale_members(profile).first()
+    approve_in_admin(admin_client, target, django_capture_on_commit_callbacks)
+    # A forged "approve" for a candidate still waiting for its user: signed, but the candidate
+    # is not in the manager's step, so it is refused.
+    forged = notifications.answer_url(target, "approve", 5)
+    assert Client().post(urlsplit_path(forged)).status_code == 409
+    user_keeps(admin_client, target, django_capture_on_commit_callbacks)
+    _message, links = links_to(BOSS)
+
+    # Past the rule's days the manager's links are dead; the candidate waits for the approvers.
+    real_time = notifications.signing.time.time
+    monkeypatch.setattr(notifications.signing.time, "time", lambda: real_time() + 6 * 86400)
+    assert all(Client().post(p).status_code == 410 for p in links)
+    target.refresh_from_db()
+    assert target.state == State.AWAITING_APPROVAL
+
+
+def urlsplit_path(url):
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path

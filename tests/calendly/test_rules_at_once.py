@@ -197,12 +197,16 @@ def test_a_resolution_rule_takes_effect_at_once(connected, admin_client):
 def test_a_people_import_takes_effect_at_once(connected, admin_client):
     sandbox, _org, profile = connected
     target = a_member_candidate(profile)
+    # A seat with no open candidate yet, so the leaver candidate is the one this test raises
+    # (a seat already proposed as "never used" keeps that candidate).
     leaver_seat = (
         SoftwareSubscription.objects.filter(profile=profile, role="user", person__isnull=False)
         .exclude(pk=target.subscription_id)
+        .exclude(reclamation_candidates__state__in=ReclamationCandidate.OPEN_STATES)
         .order_by("pk")
         .first()
     )
+    assert leaver_seat is not None
     Person.objects.filter(pk=leaver_seat.person_id).update(active=False)
     run(None, JobKind.CANDIDATES)
     leaver = open_candidates(subscription=leaver_seat).get()

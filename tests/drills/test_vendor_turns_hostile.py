@@ -308,11 +308,11 @@ def test_the_connection_demoted_to_user_mid_run_fails_clearly_and_changes_nothin
 
 # -- tokens renewed or revoked while a download holds its write transaction ----------------------
 #
-# Known product bug (reported): without the PostgreSQL writer thread (SQLite, the embedded
-# default, or any caller already inside a transaction), ``download.InlineWriter`` opens its
-# transaction before the listing starts, so everything ``tokens.AliasTokenSource`` saves during
-# the listing (a refreshed token pair, "Reconnect required") is rolled back with a failed
-# download. Calendly's refresh tokens are single-use: the stored one is then dead.
+# What ``tokens.AliasTokenSource`` saves during the listing (a refreshed token pair, "Reconnect
+# required") must outlive a failed download: Calendly's refresh tokens are single-use, so a
+# rolled-back refresh would leave a dead token stored. Both writers are drilled: the PostgreSQL
+# writer thread, and ``download.InlineWriter`` (SQLite, or a caller already in a transaction),
+# which writes the buffered seats in one atomic block only once the listing is complete.
 
 
 def refresh_then_fail_then_recover(sandbox, oauth_profile, hostile_after, check):

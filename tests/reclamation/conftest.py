@@ -16,7 +16,7 @@ from tests import factories
 from tests.helpers import registered_connector
 
 
-class FakeConnector:
+class FakeConnector(connectors.BaseConnector):
     """Records every reclaim call. ``outcomes`` is a queue of what the next reclaim calls
     return (a ReclaimOutcome) or raise (an exception); empty means "removed"."""
 

@@ -2,7 +2,6 @@
 upload page. Atomic (any bad row: nothing imported, every error with its line), upserts by
 e-mail case-insensitively, never deletes."""
 
-import time
 from io import StringIO
 
 import pytest
@@ -232,7 +231,8 @@ def test_it_deactivates_missing_people_only_when_asked():
     leaver.refresh_from_db()
     assert kept.deactivated == 0 and leaver.active
 
-    result = import_people(data, deactivate_missing=True)
+    # One of one active person missing is above the guard's share: confirmed with the number.
+    result = import_people(data, deactivate_missing=True, max_deactivate=1)
 
     leaver.refresh_from_db()
     assert result.deactivated == 1
@@ -253,19 +253,19 @@ def test_it_saves_nothing_on_a_dry_run():
 
 
 @pytest.mark.django_db
-def test_it_imports_ten_thousand_rows_quickly_in_few_queries():
+def test_it_imports_ten_thousand_rows_in_few_queries():
+    # How fast: ``manage.py bench_people_import`` measures it (a timed assertion fails on a busy
+    # machine).
     PersonFactory(email="person00001@big.example", name="Old name")
     rows = [f"person{i:05d}@big.example,Person {i},Dept {i % 20},CC{i % 7}," for i in range(10_000)]
     rows = [f"{row}{'person00000@big.example' if i else ''},yes" for i, row in enumerate(rows)]
 
-    started = time.monotonic()
     with CaptureQueriesContext(connection) as queries:
         result = import_people(_csv(*rows))
-    elapsed = time.monotonic() - started
 
     assert (result.created, result.updated) == (9_999, 1)
     assert Person.objects.filter(manager__email="person00000@big.example").count() == 9_999
-    assert len(queries) < 200, f"{len(queries)} queries, took {elapsed:.1f}s"
+    assert len(queries) < 200, f"{len(queries)} queries"
 
 
 @pytest.mark.django_db
@@ -307,7 +307,9 @@ def test_it_passes_the_command_options_to_the_import(tmp_path):
     assert leaver.active and not Person.objects.filter(email="ana@x.example").exists()
 
     out = StringIO()
-    call_command("import_people", str(path), "--deactivate-missing", stdout=out)
+    call_command(
+        "import_people", str(path), "--deactivate-missing", "--max-deactivate", "1", stdout=out
+    )
     leaver.refresh_from_db()
     assert not leaver.active
     assert "deactivated 1" in out.getvalue()
@@ -342,9 +344,12 @@ def test_it_deactivates_missing_people_from_the_admin_when_ticked(admin_client):
     leaver = PersonFactory(email="leaver@x.example")
     upload = SimpleUploadedFile("people.csv", _csv("ana@x.example,Ana,,,,"), "text/csv")
 
-    admin_client.post(
-        reverse("admin:sam_saas_person_import"), {"file": upload, "deactivate_missing": "on"}
-    )
+    url = reverse("admin:sam_saas_person_import")
+    page = admin_client.post(url, {"file": upload, "deactivate_missing": "on"})
+    leaver.refresh_from_db()
+    assert leaver.active is True  # not before the second confirmation
+    token = page.context["token"]
+    admin_client.post(url, {"confirm_deactivation": "1", "token": token, "typed_count": "1"})
 
     leaver.refresh_from_db()
     assert leaver.active is False

@@ -117,6 +117,7 @@ DEVELOPER_COMMANDS = (
     "bench_download",
     "bench_candidates",
     "bench_reports",
+    "bench_people_import",
 )
 
 
@@ -148,3 +149,23 @@ def test_it_lists_the_developer_commands_under_local_settings():
     listed = local.stdout.split()
     for command in DEVELOPER_COMMANDS:
         assert command in listed, command
+
+
+def test_it_reads_a_dot_env_file_only_when_asked():
+    code = (
+        "import environ; calls = []; "
+        "environ.Env.read_env = lambda *a, **k: calls.append(a); "
+        "import config.settings.base; print(len(calls))"
+    )
+
+    def reads(**env_extra):
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_READ_DOT_ENV_FILE"}
+        env.update(env_extra)
+        result = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    assert reads() == "0"
+    assert reads(DJANGO_READ_DOT_ENV_FILE="1") == "1"

@@ -45,7 +45,7 @@ def client_for(role, **client_kwargs) -> Client:
     return client
 
 
-class QuietConnector:
+class QuietConnector(connectors.BaseConnector):
     """A connector that succeeds without talking to anybody and counts its calls."""
 
     provider = "quiet"

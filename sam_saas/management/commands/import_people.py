@@ -19,7 +19,15 @@ class Command(BaseCommand):
         parser.add_argument(
             "--deactivate-missing",
             action="store_true",
-            help="Mark people who are not in the file as inactive (they are never deleted).",
+            help="Mark people who are not in the file as inactive (they are never deleted). "
+            "Refused above 20%% of the active people unless --max-deactivate covers it.",
+        )
+        parser.add_argument(
+            "--max-deactivate",
+            type=int,
+            metavar="N",
+            help="With --deactivate-missing: allow deactivating up to N people (refused, "
+            "nothing imported, if more would be).",
         )
         parser.add_argument(
             "--dry-run",
@@ -38,6 +46,7 @@ class Command(BaseCommand):
                 data,
                 deactivate_missing=options["deactivate_missing"],
                 dry_run=options["dry_run"],
+                max_deactivate=options["max_deactivate"],
                 trigger="command",
             )
         except PeopleImportError as exc:
@@ -49,5 +58,7 @@ class Command(BaseCommand):
         for warning in result.warnings:
             self.stderr.write(self.style.WARNING(warning))
         self.stdout.write(self.style.SUCCESS(result.summary()))
+        if result.who():
+            self.stdout.write(result.who(limit=10_000))
         if result.rules is not None:
             self.stdout.write(result.rules.summary())

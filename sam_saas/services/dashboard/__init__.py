@@ -158,11 +158,9 @@ def build(
     }
     counts = {
         "unrecognized": SubscriptionIdentifier.objects.filter(software_model__isnull=True).count(),
-        "failed_jobs": JobRun.objects.filter(
-            status=JobRun.Status.FAILED,
-            finished_at__gte=now - dt.timedelta(hours=24),
-            **({"profile_id": scope.profile_id} if scope.profile_id else {}),
-        ).count(),
+        "failed_jobs": JobRun.objects.latest_failed(since=now - dt.timedelta(hours=24))
+        .filter(**({"profile_id": scope.profile_id} if scope.profile_id else {}))
+        .count(),
         "reconnect": reconnect,
         "attention": attention,
     }

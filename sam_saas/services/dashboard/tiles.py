@@ -4,7 +4,6 @@ counts."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -82,7 +81,7 @@ def money_tiles(context: DashboardContext) -> list[Tile]:
 
 
 def health_tiles(context: DashboardContext) -> list[Tile]:
-    result, links, counts, now = context.result, context.links, context.counts, context.now
+    result, links, counts = context.result, context.links, context.counts
     without_user = sum(c.without_user for c in result.seats_by_profile.values())
     return [
         Tile(
@@ -105,13 +104,9 @@ def health_tiles(context: DashboardContext) -> list[Tile]:
             "failed_jobs",
             "Failed jobs (24 h)",
             str(counts["failed_jobs"]),
-            "Job runs that failed in the last 24 hours.",
-            links.changelist(
-                "sam_saas",
-                "jobrun",
-                status__exact="failed",
-                finished_at__gte=(now - dt.timedelta(hours=24)).isoformat(timespec="seconds"),
-            ),
+            "Profile and job pairs whose latest run failed in the last 24 hours; a "
+            "successful rerun clears it.",
+            links.changelist("sam_saas", "jobrun", failing="24h"),
             "warn" if counts["failed_jobs"] else "ok",
         ),
         Tile(
