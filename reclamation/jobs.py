@@ -8,7 +8,7 @@ from __future__ import annotations
 from celery.schedules import crontab
 from django.utils import timezone
 
-from sam_saas import jobkinds
+from sam_saas import extensions, jobkinds
 from sam_saas.models import JobRun
 from sam_saas.services import jobs
 
@@ -18,14 +18,30 @@ from .models import ReclamationCandidate
 from .services import identification, reclaiming, transitions, workflow
 
 
-def run_identification_job(run: JobRun) -> None:
-    """The CANDIDATES job (daily after the refresh, "Identify candidates now" in the admin,
-    ``manage.py refresh --process candidates``): identify, then move the workflow on: expire
-    unanswered notifications, start Ready candidates raised by an earlier run, and queue again
-    reclaims whose task was lost."""
-    started = run.started_at or timezone.now()
+def run_profile_identification_job(run: JobRun) -> None:
+    """The PROFILE_CANDIDATES job: the last step of the profile's daily refresh, chained after
+    its download and activity pull (``sam_saas.services.jobs.queue_refresh_steps``), so its
+    candidates come from the same day's data, in the profile's own time zone."""
     jobs.report_progress(run, 5, "Identifying candidates")
-    result = identification.identify()
+    result = identification.identify(profiles=[run.profile])
+    run.warnings = [*run.warnings, *result.warnings]
+    jobs.add_counts(run, created=result.raised, removed=result.closed)
+    jobs.report_progress(run, 99, f"{result.raised} raised, {result.closed} closed")
+
+
+def run_identification_job(run: JobRun) -> None:
+    """The global CANDIDATES job. Scheduled (daily), it is only the sweep for workflow
+    deadlines, since each profile identifies its own candidates at the end of its refresh:
+    expire unanswered notifications, start Ready candidates raised by an earlier run, resolve
+    Attention Required, and queue again reclaims whose task was lost. Started by hand
+    ("Identify candidates now", ``manage.py refresh --process candidates``) it identifies the
+    candidates of every published profile first."""
+    started = run.started_at or timezone.now()
+    if run.trigger == JobRun.Trigger.SCHEDULE:
+        result = identification.IdentificationResult()
+    else:
+        jobs.report_progress(run, 5, "Identifying candidates")
+        result = identification.identify()
     # Attention Required for want of a user returns to Ready once a person matches the seat.
     resolved = workflow.resolve_attention()
     jobs.report_progress(run, 70, "Expiring unanswered notifications")
@@ -88,10 +104,17 @@ def register() -> None:
     jobkinds.register(
         JobKind.RECLAIM, JobKind.RECLAIM.label, run_reclaim_job, scope=jobkinds.GLOBAL
     )
+    jobkinds.register(
+        JobKind.PROFILE_CANDIDATES,
+        JobKind.PROFILE_CANDIDATES.label,
+        run_profile_identification_job,
+        scope=jobkinds.PROFILE,
+    )
+    extensions.register_refresh_step(JobKind.PROFILE_CANDIDATES)
     jobkinds.register_sender(
         RECLAIM_CANDIDATE, lambda candidate_id: tasks.reclaim_candidate.delay(candidate_id)
     )
-    # Daily, after the morning refreshes: identify candidates and move the workflow on.
+    # Daily: the sweep for workflow deadlines (each profile identifies its own candidates).
     jobkinds.register_beat(
         "identify-reclamation-candidates",
         "sam_saas.tasks.enqueue_global_job",

@@ -7,6 +7,8 @@ from django.db import models
 
 class JobKind(models.TextChoices):
     CANDIDATES = "candidates", "Identify reclamation candidates"
+    # The last step of each profile's daily refresh: the candidates of that profile only.
+    PROFILE_CANDIDATES = "profile_candidates", "Identify the profile's candidates"
     RECLAIM = "reclaim", "Reclaim subscriptions"
 
 

@@ -120,6 +120,8 @@ class Registry:
     profile_columns: list[ProfileColumn] = field(default_factory=list)
     # build(profile) → [RelatedLink, ...] for the profile page's related lists.
     profile_links: list[Contribution] = field(default_factory=list)
+    # Job kinds (per profile) the daily refresh queues after download and activity.
+    refresh_steps: list[str] = field(default_factory=list)
 
 
 registry = Registry()
@@ -189,3 +191,10 @@ def register_profile_links(key: str, build: Callable[[Any], list], *, order: int
     lists (reclamation: its rule and its candidates by state). The core's links are ordered
     10 (models, subscriptions), 20 (identifiers), 30 (exclusion rules), 90 (job results)."""
     _add(registry.profile_links, Contribution(key, order, build))
+
+
+def register_refresh_step(kind: str) -> None:
+    """Chain a per-profile job kind after each profile's daily download and activity pull
+    (reclamation: identifying that profile's candidates). Idempotent."""
+    if str(kind) not in registry.refresh_steps:
+        registry.refresh_steps.append(str(kind))

@@ -9,6 +9,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
 
 from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
+from ..services import mapping
 from . import catalog_figures
 from .export import ExportCsvMixin
 from .filters import RecognizedFilter, SoftwareModelListFilter
@@ -340,14 +341,22 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
     def map_to_software_model(self, request, queryset):
         """An intermediate page asks for the model; posting it back maps every selected
         identifier (``SubscriptionIdentifier.map_to``) and returns to the list."""
+        may_create = request.user.has_perm("sam_saas.add_softwaremodel")
         if "apply" in request.POST:
-            form = MapToSoftwareModelForm(request.POST)
+            form = MapToSoftwareModelForm(request.POST, may_create=may_create)
             if form.is_valid():
                 software_model = form.cleaned_data["software_model"]
+                created = ""
+                if software_model is None:
+                    software_model = mapping.ensure_software_model(
+                        form.cleaned_data["new_publisher"],
+                        form.cleaned_data["new_product"],
+                        form.cleaned_data["new_edition"],
+                    )
+                    created = f"Software model {software_model} is ready. "
                 identifiers = list(queryset)
-                repointed = 0
+                repointed = mapping.map_identifiers(identifiers, software_model)
                 for identifier in identifiers:
-                    repointed += identifier.map_to(software_model)
                     self.log_change(
                         request,
                         identifier,
@@ -355,13 +364,13 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, admin.ModelAdmin):
                     )
                 self.message_user(
                     request,
-                    f"Mapped {len(identifiers)} identifier(s) to {software_model}; "
+                    f"{created}Mapped {len(identifiers)} identifier(s) to {software_model}; "
                     f"{repointed} subscription(s) re-pointed.",
                     messages.SUCCESS,
                 )
                 return None
         else:
-            form = MapToSoftwareModelForm()
+            form = MapToSoftwareModelForm(may_create=may_create)
         identifiers = list(queryset)
         context = {
             **self.admin_site.each_context(request),

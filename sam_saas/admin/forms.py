@@ -111,12 +111,46 @@ class ConnectionAliasAdminForm(forms.ModelForm):
 
 
 class MapToSoftwareModelForm(forms.Form):
-    """The intermediate page of the "Map to software model…" admin action."""
+    """The intermediate page of the "Map to software model…" admin action: an existing model,
+    or a new one typed in (publisher, product, edition), created and then mapped to."""
 
     software_model = forms.ModelChoiceField(
         queryset=SoftwareModel.objects.select_related("publisher"),
+        required=False,
         help_text="Every subscription carrying the selected identifiers is re-pointed to it.",
     )
+    new_publisher = forms.CharField(
+        label="or a new model: publisher", max_length=200, required=False
+    )
+    new_product = forms.CharField(label="product", max_length=200, required=False)
+    new_edition = forms.CharField(
+        label="edition", max_length=200, required=False, help_text="Empty for none."
+    )
+
+    def __init__(self, *args, may_create: bool = True, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.may_create = may_create
+        if not may_create:
+            for name in ("new_publisher", "new_product", "new_edition"):
+                del self.fields[name]
+
+    def clean(self):
+        data = super().clean()
+        existing = data.get("software_model")
+        typed = [data.get(n, "").strip() for n in ("new_publisher", "new_product", "new_edition")]
+        if existing and any(typed):
+            raise forms.ValidationError(
+                "Choose an existing software model or type a new one, not both."
+            )
+        if not existing:
+            if not self.may_create:
+                raise forms.ValidationError("Choose a software model.")
+            if not (typed[0] and typed[1]):
+                raise forms.ValidationError(
+                    "Choose an existing software model, or type at least a publisher and a "
+                    "product for a new one."
+                )
+        return data
 
 
 class PeopleImportForm(forms.Form):

@@ -19,7 +19,7 @@ from ..models import (
     SoftwareSubscription,
 )
 from ..services import lifecycle, profile_actions
-from . import profile_related
+from . import profile_related, profile_schedule
 from .filters import NeedsAttentionFilter
 
 method_decorator_post = method_decorator(require_POST)
@@ -103,6 +103,7 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
         "status",
         "connection",
         "related_lists",
+        "scheduled_jobs",
         "latest_runs",
         "next_refresh_at",
         "organization_uri",
@@ -114,6 +115,7 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
     fieldsets = (
         ("Connection", {"fields": ("name", "provider", "alias", "status", "connection")}),
         ("Related lists", {"fields": ("related_lists",)}),
+        ("Scheduled jobs", {"fields": ("scheduled_jobs",)}),
         ("Job results", {"fields": ("latest_runs",)}),
         (
             "Processes",
@@ -164,6 +166,12 @@ class IntegrationProfileAdmin(admin.ModelAdmin):
     @admin.display(description="seats held", ordering="seats_held")
     def seats_held(self, obj):
         return obj.seats_held
+
+    @admin.display(description="daily refresh")
+    def scheduled_jobs(self, obj):
+        if not obj.pk:
+            return "-"
+        return profile_schedule.render(obj)
 
     @admin.display(description="related lists")
     def related_lists(self, obj):

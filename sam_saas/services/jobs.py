@@ -273,9 +273,12 @@ def run_download(run: JobRun) -> None:
     profile = run.profile
     get_connector(profile.provider).download_subscriptions(profile, run)
     download_completed.send(sender=type(profile), profile=profile, run=run)
-    if run.trigger == JobRun.Trigger.SCHEDULE and profile.activity_enabled:
-        with suppress(JobAlreadyOpen):
-            enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
+    if run.trigger == JobRun.Trigger.SCHEDULE:
+        if profile.activity_enabled:
+            with suppress(JobAlreadyOpen):
+                enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
+        else:
+            queue_refresh_steps(profile)
 
 
 def run_activity(run: JobRun) -> None:
@@ -283,6 +286,20 @@ def run_activity(run: JobRun) -> None:
 
     profile = run.profile
     get_connector(profile.provider).pull_activity(profile, run)
+    if run.trigger == JobRun.Trigger.SCHEDULE:
+        queue_refresh_steps(profile)
+
+
+def queue_refresh_steps(profile: IntegrationProfile) -> None:
+    """The daily refresh chains download → activity → the steps apps register
+    (``extensions.register_refresh_step``; reclamation: identify this profile's candidates),
+    so they always work on the same day's data. Queued only when the step before succeeded:
+    a failed download or activity pull stops the chain and its job result says why."""
+    from .. import extensions
+
+    for kind in extensions.registry.refresh_steps:
+        with suppress(JobAlreadyOpen):
+            enqueue(profile, kind, JobRun.Trigger.SCHEDULE)
 
 
 def run_validate(run: JobRun) -> None:

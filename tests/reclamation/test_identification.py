@@ -16,6 +16,7 @@ from reclamation.services.identification import identify
 from reclamation.services.rules import ensure_rule
 from sam_saas import tasks as sam_tasks
 from sam_saas.models import Entitlement, IntegrationProfile, JobRun, SoftwareSubscription
+from sam_saas.services import jobs
 from tests import factories
 
 from .conftest import candidate, days_ago, make_profile, seat
@@ -305,7 +306,9 @@ def test_it_runs_from_refresh_process_candidates(profile, capsys):
 
 
 @pytest.mark.django_db
-def test_it_runs_from_the_daily_beat_task(profile, django_capture_on_commit_callbacks):
+def test_the_daily_beat_task_only_sweeps_deadlines(profile, django_capture_on_commit_callbacks):
+    """Each profile identifies its own candidates at the end of its refresh; the global daily
+    run only moves the workflow on."""
     seat(profile, last_activity_at=days_ago(90))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -313,7 +316,14 @@ def test_it_runs_from_the_daily_beat_task(profile, django_capture_on_commit_call
 
     run = JobRun.objects.get(kind=JobKind.CANDIDATES)
     assert run.status == JobRun.Status.SUCCEEDED, run.error_message
-    assert run.trigger == JobRun.Trigger.SCHEDULE and run.created == 1
+    assert run.trigger == JobRun.Trigger.SCHEDULE and run.created == 0
+    assert not ReclamationCandidate.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.enqueue(profile, JobKind.PROFILE_CANDIDATES, JobRun.Trigger.SCHEDULE)
+    run = JobRun.objects.get(kind=JobKind.PROFILE_CANDIDATES)
+    assert run.status == JobRun.Status.SUCCEEDED and run.created == 1
+    assert ReclamationCandidate.objects.filter(profile=profile).count() == 1
 
 
 @pytest.mark.django_db

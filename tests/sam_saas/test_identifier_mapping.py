@@ -107,8 +107,96 @@ def test_it_maps_nothing_when_no_model_is_chosen(admin_client, unrecognized):
     )
 
     assert response.status_code == 200
-    assert "This field is required" in response.content.decode()
+    assert "Choose an existing software model, or type at least a publisher" in (
+        response.content.decode()
+    )
     assert _models_of(unrecognized) == {None}
+
+
+def _map_to_new(client, identifiers, **typed):
+    return client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "map_to_software_model",
+            ACTION_CHECKBOX_NAME: [i.pk for i in identifiers],
+            "apply": "yes",
+            "software_model": "",
+            **typed,
+        },
+        follow=True,
+    )
+
+
+@pytest.mark.django_db
+def test_it_creates_a_new_model_in_place_then_maps_to_it(admin_client, unrecognized):
+    from sam_saas.models import Publisher, SoftwareModel
+
+    page = admin_client.post(
+        reverse(CHANGELIST),
+        {"action": "map_to_software_model", ACTION_CHECKBOX_NAME: [unrecognized.pk]},
+    ).content.decode()
+    assert 'name="new_publisher"' in page and 'name="new_edition"' in page
+
+    page = _map_to_new(
+        admin_client,
+        [unrecognized],
+        new_publisher=" Calendly ",
+        new_product="Calendly",
+        new_edition="Enterprise Plus",
+    ).content.decode()
+    model = SoftwareModel.objects.get(product="Calendly", edition="Enterprise Plus")
+    assert model.publisher.name == "Calendly"
+    assert _models_of(unrecognized) == {model.pk}
+    assert "Software model Calendly" in page and "30 subscription(s) re-pointed" in page
+
+    # The same names again reuse the model and its publisher instead of a duplicate.
+    second = SubscriptionIdentifierFactory(unrecognized=True)
+    SoftwareSubscriptionFactory(identifier=second)
+    _map_to_new(
+        admin_client,
+        [second],
+        new_publisher="Calendly",
+        new_product="Calendly",
+        new_edition="Enterprise Plus",
+    )
+    assert _models_of(second) == {model.pk}
+    assert Publisher.objects.filter(name="Calendly").count() == 1
+
+
+@pytest.mark.django_db
+def test_it_refuses_both_an_existing_and_a_new_model_or_half_a_new_one(admin_client, unrecognized):
+    from sam_saas.models import SoftwareModel
+
+    existing = SoftwareModelFactory()
+    before = SoftwareModel.objects.count()
+    both = _map_to_new(
+        admin_client, [unrecognized], software_model=existing.pk, new_publisher="X", new_product="Y"
+    ).content.decode()
+    assert "not both" in both
+    half = _map_to_new(admin_client, [unrecognized], new_publisher="Only a publisher")
+    assert "type at least a publisher and a product" in half.content.decode()
+    assert SoftwareModel.objects.count() == before
+    assert _models_of(unrecognized) == {None}
+
+
+@pytest.mark.django_db
+def test_only_those_who_may_add_models_get_to_create_one(client, unrecognized):
+    from django.contrib.auth.models import Permission
+
+    from sam_saas.models import SoftwareModel
+    from tests.factories import UserFactory
+
+    mapper = UserFactory(groups=["SAM viewer"])
+    mapper.user_permissions.add(Permission.objects.get(codename="change_subscriptionidentifier"))
+    client.force_login(mapper)
+    page = client.post(
+        reverse(CHANGELIST),
+        {"action": "map_to_software_model", ACTION_CHECKBOX_NAME: [unrecognized.pk]},
+    ).content.decode()
+    assert 'name="software_model"' in page and 'name="new_publisher"' not in page
+    before = SoftwareModel.objects.count()
+    _map_to_new(client, [unrecognized], new_publisher="Sneaky", new_product="Model")
+    assert SoftwareModel.objects.count() == before and _models_of(unrecognized) == {None}
 
 
 @pytest.mark.django_db

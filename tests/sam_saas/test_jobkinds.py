@@ -21,6 +21,8 @@ def test_it_holds_the_kinds_each_app_registered_with_their_scope():
         # Registered by the reclamation app, not listed by the core.
         "candidates": jobkinds.GLOBAL,
         "reclaim": jobkinds.GLOBAL,
+        # The last step of each profile's daily refresh.
+        "profile_candidates": jobkinds.PROFILE,
     }
     assert kinds["candidates"].handler.__module__ == "reclamation.jobs"
     assert not hasattr(JobRun.Kind, "CANDIDATES")

@@ -53,7 +53,11 @@ def test_beat_and_the_worker_take_a_profile_from_refresh_to_closed_complete(
     profile.refresh_from_db()
     assert profile.next_refresh_at > download.queued_at  # advanced: the next tick skips it
 
-    # 2. Beat's daily "identify reclamation candidates" entry.
+    # 2. The refresh chained the profile's own identification after the activity pull; beat's
+    #    daily "identify reclamation candidates" entry then sweeps the workflow deadlines.
+    wait_for(
+        lambda: finished(profile, JobKind.PROFILE_CANDIDATES), timeout=60, what="identification"
+    )
     with running_beat("identify-reclamation-candidates"):
         wait_for(
             lambda: JobRun.objects.filter(
