@@ -114,9 +114,11 @@ class SeatWriter:
     """Upserts seats batch by batch, inside the caller's transaction.
 
     Existing rows are read as plain tuples and compared with what they should be, so an
-    unchanged seat costs no model instance and no write of its own: one UPDATE at the end
-    moves ``last_seen_at`` for every seat still held. The profile's stored seats are read
-    once, as tuples, when the writer starts (about 0.5 KB a seat)."""
+    unchanged seat costs no model instance and no write at all: the time of the complete
+    listing is stored once, on the profile (``last_listed_at``), and is the "last seen" of
+    every seat still held. A seat that vanishes keeps the time of the last listing that had
+    it. The profile's stored seats are read once, as tuples, when the writer starts (about
+    0.5 KB a seat)."""
 
     def __init__(self, profile: IntegrationProfile, plan: str, account_uri: str, now):
         self.profile = profile
@@ -125,6 +127,12 @@ class SeatWriter:
         self.identifier = identifier_and_model(plan)
         self.engine = RuleEngine(profile, now)
         self.seen: set[str] = set()
+        # The previous complete listing: the last time a seat that vanishes now was seen.
+        self.previous_listing = (
+            IntegrationProfile.objects.filter(pk=profile.pk)
+            .values_list("last_listed_at", flat=True)
+            .first()
+        )
         self.existing = {
             row[0]: row[1:]
             for row in SoftwareSubscription.objects.filter(profile=profile)
@@ -148,8 +156,8 @@ class SeatWriter:
         """After a complete download: seats not seen become removed. Returns (removed,
         unmatched)."""
         removed = self._mark_vanished()
+        IntegrationProfile.objects.filter(pk=self.profile.pk).update(last_listed_at=self.now)
         held = SoftwareSubscription.objects.holding_seats().filter(profile=self.profile)
-        held.filter(last_seen_at__lt=self.now).update(last_seen_at=self.now)
         unmatched = held.filter(person__isnull=True).count()
         return removed, unmatched
 
@@ -246,11 +254,14 @@ class SeatWriter:
             if uri not in self.seen and row[status_at] in SoftwareSubscription.HOLDING
         ]
         removed = 0
+        changes = {"status": Status.REMOVED, "updated_at": self.now}
+        if self.previous_listing is not None:
+            changes["last_seen_at"] = self.previous_listing
         for start in range(0, len(gone), 1000):
             removed += (
                 SoftwareSubscription.objects.holding_seats()
                 .filter(pk__in=gone[start : start + 1000])
-                .update(status=Status.REMOVED, updated_at=self.now)
+                .update(**changes)
             )
         return removed
 

@@ -20,6 +20,8 @@ from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
+from sam_saas.admin.filters import DirectoryDepartmentFilter, IndexedRelatedOnlyFilter
+from sam_saas.admin.pagination import BoundedCountMixin
 from sam_saas.models import JobRun
 from sam_saas.money import format_amount
 from sam_saas.services import jobs
@@ -62,7 +64,7 @@ class CandidateEventInline(admin.TabularInline):
 
 
 @admin.register(ReclamationCandidate)
-class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
+class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
     """The worklist. Columns come from the candidate's own snapshot, so the page needs no
     join and no query per row whatever its length."""
 
@@ -85,9 +87,10 @@ class ReclamationCandidateAdmin(ExportCsvMixin, admin.ModelAdmin):
     list_filter = (
         ("state", CandidateStateFilter),
         "justification",
-        ("profile", admin.RelatedOnlyFieldListFilter),
-        ("rule", admin.RelatedOnlyFieldListFilter),
-        ("department", admin.AllValuesFieldListFilter),
+        # Choices by loose index scans, not DISTINCT over every candidate.
+        ("profile", IndexedRelatedOnlyFilter),
+        ("rule", IndexedRelatedOnlyFilter),
+        DirectoryDepartmentFilter,
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
     inlines = (CandidateEventInline,)

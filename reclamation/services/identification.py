@@ -192,8 +192,12 @@ def cost_expressions(costs: dict[int, Cost]) -> tuple:
         default=Value(""),
         output_field=models.CharField(),
     )
-    known = ExpressionWrapper(
-        excluded | Q(software_model_id__in=list(costs)), output_field=models.BooleanField()
+    # A CASE, not ``excluded OR software_model_id IN (…)``: for a seat with no software
+    # model (an unrecognized identifier) the IN is NULL, and NULL breaks the NOT NULL column.
+    known = Case(
+        When(excluded | Q(software_model_id__in=list(costs)), then=Value(True)),
+        default=Value(False),
+        output_field=models.BooleanField(),
     )
     return annual, currency, known
 

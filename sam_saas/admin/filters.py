@@ -2,6 +2,7 @@
 
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.db import connection
 from django.utils import timezone
 
 from ..models import SoftwareModel
@@ -112,3 +113,73 @@ class LastActivityFilter(admin.SimpleListFilter):
         if value not in dict(ACTIVITY_CHOICES):
             raise IncorrectLookupParameters(f"Unknown last-activity bucket {value!r}.")
         return queryset.filter(activity_q(value, timezone.now()))
+
+
+class IndexedValuesFilter(admin.AllValuesFieldListFilter):
+    """Django's "all values" filter, without reading every row for its choices.
+
+    ``SELECT DISTINCT role FROM seats`` reads a million rows to find three values. On
+    PostgreSQL the choices come from a loose index scan instead: a recursive query that jumps
+    from one value to the next through the column's B-tree index, one probe per distinct
+    value. The column needs that index (``role`` and ``department`` have one).
+
+    Reference: https://wiki.postgresql.org/wiki/Loose_indexscan"""
+
+    def __init__(self, field, request, params, model, model_admin, field_path):
+        super().__init__(field, request, params, model, model_admin, field_path)
+        # The parent's choices are a lazy queryset: replacing it here means it never runs.
+        self.lookup_choices = distinct_values(field)
+
+
+def distinct_values(field) -> list:
+    """The distinct non-null values of ``field``'s column, sorted: by a loose index scan on
+    PostgreSQL, by ``DISTINCT`` elsewhere (SQLite cannot nest a LIMIT in a recursive query's
+    first half, and an embedded database is small)."""
+    if connection.vendor != "postgresql":
+        values = field.model._default_manager.filter(**{f"{field.attname}__isnull": False})
+        return list(values.order_by(field.attname).values_list(field.attname, flat=True).distinct())
+    quote = connection.ops.quote_name
+    table, column = quote(field.model._meta.db_table), quote(field.column)
+    sql = (
+        f"WITH RECURSIVE walk(v) AS ("  # noqa: S608 - model metadata, no input
+        f"(SELECT {column} FROM {table} WHERE {column} IS NOT NULL ORDER BY {column} LIMIT 1)"
+        f" UNION ALL SELECT (SELECT {column} FROM {table} WHERE {column} > walk.v "
+        f"ORDER BY {column} LIMIT 1) FROM walk WHERE walk.v IS NOT NULL"
+        f") SELECT v FROM walk WHERE v IS NOT NULL"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        return [row[0] for row in cursor.fetchall()]
+
+
+class IndexedRelatedOnlyFilter(admin.RelatedOnlyFieldListFilter):
+    """Django's "related only" filter (the profiles or rules that appear in the list) whose
+    ids come from a loose index scan of the foreign key's index instead of
+    ``SELECT DISTINCT profile_id`` over every row."""
+
+    def field_choices(self, field, request, model_admin):
+        ordering = self.field_admin_ordering(field, request, model_admin)
+        return field.get_choices(
+            include_blank=False,
+            limit_choices_to={"pk__in": distinct_values(field)},
+            ordering=ordering,
+        )
+
+
+class DirectoryDepartmentFilter(admin.SimpleListFilter):
+    """Filter a list by its ``department`` column, offering the departments of the company
+    directory (indexed there) rather than reading every row of the list for its values."""
+
+    title = "department"
+    parameter_name = "department"
+
+    def lookups(self, request, model_admin):
+        from ..models import Person
+
+        values = distinct_values(Person._meta.get_field("department"))
+        return [(value, value) for value in values if value]
+
+    def queryset(self, request, queryset):
+        if self.value() is None:
+            return queryset
+        return queryset.filter(department=self.value())

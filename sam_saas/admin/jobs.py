@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from ..models import JobRun
 from .export import ExportCsvMixin
+from .pagination import BoundedCountMixin
 
 
 class FailingFilter(admin.SimpleListFilter):
@@ -27,7 +28,7 @@ class FailingFilter(admin.SimpleListFilter):
 
 
 @admin.register(JobRun)
-class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
+class JobRunAdmin(BoundedCountMixin, ExportCsvMixin, admin.ModelAdmin):
     """Nobody adds, edits or deletes a run, superusers included: the jobs write them, and old
     ones are removed only by ``manage.py prune_job_runs`` (run daily by beat)."""
 
@@ -54,7 +55,6 @@ class JobRunAdmin(ExportCsvMixin, admin.ModelAdmin):
     list_select_related = ("profile",)
     search_fields = ("error_class", "error_message", "profile__name")
     date_hierarchy = "queued_at"
-    show_full_result_count = False
     fieldsets = (
         (None, {"fields": ("kind", "profile", "trigger", "status")}),
         ("Timing", {"fields": ("queued_at", "started_at", "finished_at", "duration_display")}),

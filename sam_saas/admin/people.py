@@ -21,7 +21,10 @@ from ..services.people_import import (
     needs_typed_confirmation,
 )
 from .export import ExportCsvMixin
+from .filters import IndexedValuesFilter
 from .forms import PeopleImportForm
+from .pagination import BoundedCountMixin
+from .search import IndexedSearchMixin
 
 IMPORT_PERMISSIONS = ("sam_saas.add_person", "sam_saas.change_person")
 # The session key holding an import waiting for the deactivation to be confirmed.
@@ -29,15 +32,21 @@ PENDING = "sam_people_import_pending"
 
 
 @admin.register(Person)
-class PersonAdmin(ExportCsvMixin, admin.ModelAdmin):
+class PersonAdmin(BoundedCountMixin, IndexedSearchMixin, ExportCsvMixin, admin.ModelAdmin):
+    """The directory grows with the company: a bounded count, indexed filter choices, and
+    e-mail and name search through trigram indexes (departments are filters, not searched)."""
+
     export_report = "people"
     change_list_template = "admin/sam_saas/person/change_list.html"
     list_display = ("email", "name", "department", "cost_center", "manager", "active")
-    list_filter = ("active", "department", "cost_center")
+    list_filter = (
+        "active",
+        ("department", IndexedValuesFilter),
+        ("cost_center", IndexedValuesFilter),
+    )
     list_select_related = ("manager",)
-    search_fields = ("email", "name", "department", "cost_center")
+    search_fields = ("email", "name")
     autocomplete_fields = ("manager",)
-    show_full_result_count = False
     readonly_fields = ("created_at", "updated_at")
 
     def get_urls(self):

@@ -109,6 +109,8 @@ class JobRun(models.Model):
         ]
         indexes = [
             models.Index(fields=["status", "queued_at"], name="sam_jobrun_status_idx"),
+            # The job results' order (newest first) and their date hierarchy's first and last.
+            models.Index(fields=["queued_at"], name="sam_jobrun_queued_idx"),
         ]
 
     def final_message(self) -> str:

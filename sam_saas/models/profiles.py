@@ -136,6 +136,14 @@ class IntegrationProfile(models.Model):
     )
     organization_name = models.CharField(max_length=200, blank=True)
     organization_plan = models.CharField(max_length=60, blank=True)
+    last_listed_at = models.DateTimeField(
+        "last complete listing",
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the last complete download of the vendor's seats was taken: every "
+        "seat still held was seen then (stored once here, not on each seat).",
+    )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     updated_at = models.DateTimeField(auto_now=True)
 

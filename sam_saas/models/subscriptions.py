@@ -285,6 +285,11 @@ class SoftwareSubscription(models.Model):
             models.Index(fields=["profile", "status"], name="sam_sub_profile_status_idx"),
             models.Index(fields=["last_activity_at"], name="sam_sub_last_activity_idx"),
             models.Index(Lower("user_principal_name"), name="sam_sub_upn_ci_idx"),
+            # The changelist's default order (profile, e-mail) and its role filter's choices
+            # (a loose index scan); e-mail and name search use trigram indexes that only
+            # PostgreSQL has, created in migration 0011.
+            models.Index(fields=["profile", "user_principal_name"], name="sam_sub_profile_upn_idx"),
+            models.Index(fields=["role"], name="sam_sub_role_idx"),
         ]
 
     def __str__(self):
@@ -327,6 +332,29 @@ class SoftwareSubscription(models.Model):
         if self.keep_reason:
             text += f". Reason: {self.keep_reason}"
         return text
+
+    @staticmethod
+    def last_seen_expression():
+        """ "Last seen" in SQL; :attr:`last_seen` is the same rule for one loaded seat.
+
+        A seat still held was seen in the profile's last complete listing, kept once on the
+        profile (``last_listed_at``) so that an unchanged download writes nothing per seat;
+        a seat no longer held keeps the time of the last listing that had it."""
+        holding = [SoftwareSubscription.Status.ACTIVE, SoftwareSubscription.Status.PENDING]
+        return models.Case(
+            models.When(
+                models.Q(status__in=holding, profile__last_listed_at__isnull=False),
+                then=models.F("profile__last_listed_at"),
+            ),
+            default=models.F("last_seen_at"),
+            output_field=models.DateTimeField(),
+        )
+
+    @property
+    def last_seen(self):
+        """See :meth:`last_seen_expression`."""
+        listed = self.profile.last_listed_at if self.holds_seat else None
+        return listed or self.last_seen_at
 
     @property
     def holds_seat(self) -> bool:

@@ -65,7 +65,7 @@ def subscription_columns(now):
         choice("status", "status", Sub.Status.choices),
         when("created at vendor", "external_created_at"),
         when("first seen", "first_seen_at"),
-        when("last seen", "last_seen_at"),
+        when("last seen", "report_last_seen"),
         when("last activity", "last_activity_at"),
         text("last activity source", "last_activity_source"),
         text("last activity evidence", "last_activity_evidence"),
@@ -93,6 +93,11 @@ def identifier_columns(now):
         number("profiles", "report_profiles"),
         when("first seen", "first_seen_at"),
     ]
+
+
+def subscription_annotations():
+    """ "Last seen" as the model defines it (held seats: the profile's last listing)."""
+    return {"report_last_seen": SoftwareSubscription.last_seen_expression()}
 
 
 def identifier_annotations():
@@ -230,6 +235,7 @@ def core_reports() -> list[Report]:
             lambda: filters.SubscriptionFilterSet,
             "Every seat: person, department, cost center, role, kind, status, last activity "
             "and its source, inactive days, exclusion reasons.",
+            annotations=subscription_annotations,
         ),
         Report(
             "subscriptions-without-user",
@@ -239,6 +245,7 @@ def core_reports() -> list[Report]:
             lambda: filters.SubscriptionFilterSet,
             "Seats held (members and pending invitations) whose e-mail matches no person.",
             scope=lambda qs: qs.holding_seats().filter(person__isnull=True),
+            annotations=subscription_annotations,
         ),
         Report(
             "identifiers",

@@ -1,5 +1,7 @@
 """Download subscriptions over real HTTP to the fake Calendly, stored in a real database."""
 
+import datetime as dt
+
 import pytest
 
 from calendly_integration.download import OWNER_REASON, SELF_REASON
@@ -11,6 +13,7 @@ from sam_saas.models import (
     SoftwareSubscription,
     SubscriptionUserExclusionRule,
 )
+from sam_saas.reports import registry
 from sam_saas.services import jobs
 
 pytestmark = pytest.mark.django_db
@@ -63,6 +66,53 @@ def test_it_reports_zero_changes_on_an_idempotent_rerun(sandbox, make_pat_profil
     assert first.created > 0
     assert (second.created, second.updated, second.removed) == (0, 0, 0)
     assert second.fetched == first.fetched
+
+
+def test_an_unchanged_rerun_writes_no_seat_and_moves_last_seen_on_the_profile(
+    sandbox, make_pat_profile
+):
+    profile = make_pat_profile()
+    download(profile)
+    profile.refresh_from_db()
+    first_listing = profile.last_listed_at
+    before = dict(seats_of(profile).values_list("pk", "updated_at"))
+
+    download(profile)
+
+    profile.refresh_from_db()
+    assert profile.last_listed_at > first_listing
+    assert dict(seats_of(profile).values_list("pk", "updated_at")) == before
+    seat = seats_of(profile).select_related("profile").first()
+    assert seat.last_seen == profile.last_listed_at
+    seen = (
+        seats_of(profile)
+        .annotate(seen=SoftwareSubscription.last_seen_expression())
+        .values_list("seen", flat=True)
+    )
+    assert set(seen) == {profile.last_listed_at}
+
+
+def test_a_vanished_seat_was_last_seen_in_the_last_listing_that_had_it(sandbox, make_pat_profile):
+    org = sandbox.state.default_org
+    profile = make_pat_profile()
+    download(profile)
+    download(profile)
+    profile.refresh_from_db()
+    had_it = profile.last_listed_at
+    leaving = next(m for m in org.members if m.role == "user")
+    sandbox.state.remove_member(org, leaving)
+
+    download(profile)
+
+    gone = seats_of(profile).select_related("profile").get(external_seat_id=leaving.uri)
+    profile.refresh_from_db()
+    assert gone.status == Status.REMOVED and profile.last_listed_at > had_it
+    assert gone.last_seen == had_it
+    report = registry.get("subscriptions")
+    header = report.header()
+    columns = next(report.batches(seats_of(profile).filter(pk=gone.pk)))
+    row = [column[0] for column in columns]
+    assert row[header.index("last seen")] == had_it.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def test_it_marks_seats_removed_between_runs_and_records_role_changes(sandbox, make_pat_profile):

@@ -155,6 +155,25 @@ def test_it_stores_justification_rule_snapshot_evidence_and_savings(profile):
 
 
 @pytest.mark.django_db
+def test_it_raises_seats_without_a_software_model_with_savings_unknown(profile):
+    """An unrecognized identifier leaves the seat without a model: with entitlements in
+    force, ``model IN (priced models)`` is NULL for it, which once failed the whole run."""
+    model = factories.SoftwareModelFactory()
+    Entitlement.objects.create(
+        software_model=model,
+        purchased_rights=5,
+        unit_cost=Decimal("10"),
+        start_date=dt.date(2020, 1, 1),
+    )
+    unmodelled = seat(profile, software_model=None, identifier=None, last_activity_at=days_ago(90))
+
+    identify()
+
+    c = ReclamationCandidate.objects.get(subscription=unmodelled)
+    assert (c.potential_savings, c.currency, c.savings_known) == (Decimal("0"), "", False)
+
+
+@pytest.mark.django_db
 def test_it_prefers_the_profiles_own_entitlement(profile):
     model = factories.SoftwareModelFactory()
     common = {"software_model": model, "purchased_rights": 5, "start_date": dt.date(2020, 1, 1)}

@@ -763,12 +763,11 @@ def test_it_seeds_the_same_organization_for_the_same_seed():
     assert a.uuid != c.uuid
 
 
-def test_it_starts_250_members_well_under_a_second():
-    started = time.perf_counter()
+def test_it_starts_with_250_members_and_answers_at_once():
+    """How fast it starts is the benchmarks' business (no timing in tests)."""
     with start_sandbox(members=250) as sb:
-        elapsed = time.perf_counter() - started
         assert call(sb, "GET", "/users/me", sb.state.default_org.admin_token).status_code == 200
-    assert elapsed < 0.5
+        assert len(sb.state.default_org.members) == 250
 
 
 def test_it_serves_concurrent_requests(sb):
