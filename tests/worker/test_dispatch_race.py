@@ -10,7 +10,14 @@ pytestmark = WORKER_MARKS
 
 
 def test_racing_dispatchers_queue_and_run_one_refresh(celery_worker, sandbox, make_profile):
-    profiles = [make_profile(f"Race {i}", activity_enabled=False) for i in range(2)]
+    # Two organizations: one organization is held by one profile only.
+    orgs = [
+        sandbox.state.default_org,
+        sandbox.state.add_organization(name="Race Two", members=30, seed=22),
+    ]
+    profiles = [
+        make_profile(f"Race {i}", org=org, activity_enabled=False) for i, org in enumerate(orgs)
+    ]
     for profile in profiles:
         make_due(profile)
     sandbox.faults.update(delay_seconds=0.05)  # keep the first download busy while others race
