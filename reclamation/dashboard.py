@@ -15,7 +15,7 @@ from sam_saas.services.dashboard.charts import Chart
 from sam_saas.services.dashboard.context import DashboardContext
 from sam_saas.services.dashboard.tiles import Tile
 
-from .models import OPEN_STATES, ReclamationCandidate
+from .models import OPEN_STATES, ReclamationCandidate, ReclamationRule
 
 FREED_NOTE = (
     "Freed seats save money only once the purchased seat count is lowered, usually at renewal."
@@ -25,6 +25,13 @@ OPEN = ",".join(str(s) for s in OPEN_STATES)
 
 def _candidates(context: DashboardContext, **params):
     return context.links.changelist("reclamation", "reclamationcandidate", **params)
+
+
+def _candidates_rules(context: DashboardContext):
+    params = {"active__exact": "1", "needs_review__exact": "1"}
+    if context.scope.profile_id is not None:
+        params["profile__id__exact"] = context.scope.profile_id
+    return context.links.changelist("reclamation", "reclamationrule", **params)
 
 
 def tiles(context: DashboardContext) -> list[Tile]:
@@ -37,7 +44,20 @@ def tiles(context: DashboardContext) -> list[Tile]:
     freed_detail = freed_value
     if candidates.freed_unknown:
         freed_detail += f" (+ {candidates.freed_unknown} of unknown cost)"
+    rules = ReclamationRule.objects.filter(active=True, needs_review=True)
+    if context.scope.profile_id is not None:
+        rules = rules.filter(profile_id=context.scope.profile_id)
+    review = rules.count()
     return [
+        Tile(
+            "rules_review",
+            "Rules needing review",
+            str(review),
+            "Active reclamation rules created automatically that no SAM manager has saved "
+            "yet: check their threshold before approving their candidates.",
+            _candidates_rules(context),
+            "warn" if review else "ok",
+        ),
         Tile(
             "potential",
             "Potential savings / year",

@@ -8,7 +8,18 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    FilteredRelation,
+    IntegerField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.lookups import GreaterThanOrEqual
 
 from sam_saas.extensions import StaleComparison, StaleThresholds
@@ -42,10 +53,11 @@ def savings_by_position(since: dt.datetime, published) -> dict[tuple, SavingsTot
     currency and whether the cost is known."""
     is_open = Q(state__in=OPEN_STATES)
     is_freed = Q(state=State.CLOSED_COMPLETE)
+    # The seat is joined already (its software model): test it there rather than against a
+    # subquery listing every held seat (``holding_seats()`` is the status test below).
     in_use = Q(
-        subscription__in=SoftwareSubscription.objects.holding_seats().filter(
-            excluded_from_cost=False
-        )
+        subscription__status__in=SoftwareSubscription.HOLDING,
+        subscription__excluded_from_cost=False,
     )
     rows = (
         ReclamationCandidate.objects.filter(is_open | Q(is_freed, closed_at__gte=since))
@@ -115,12 +127,19 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
         grace |= Q(profile_id=rule.profile_id) & Q(
             GreaterThanOrEqual(seat_since(), now - dt.timedelta(days=rule.grace_days))
         )
-    open_candidates = ReclamationCandidate.objects.filter(
-        subscription=OuterRef("pk"), state__in=OPEN_STATES
+    # A seat has at most one open candidate (the one-open-per-subscription constraint), so a
+    # LEFT JOIN of the open candidates counts each seat once; the planner hashes the few
+    # thousand open candidates instead of probing the candidate index twice per stale seat.
+    judged = stale_seats.annotate(
+        open_candidate=FilteredRelation(
+            "reclamation_candidates",
+            condition=Q(reclamation_candidates__state__in=OPEN_STATES),
+        )
     )
     reasons = [
         (
-            Exists(open_candidates.exclude(justification__in=STALE_KINDS)),
+            # Any other open candidate: the matching kinds were taken by the first When.
+            Q(open_candidate__pk__isnull=False),
             "raised for another reason (leaver or stale invitation)",
         ),
         (Q(excluded_from_reclamation=True), "excluded from reclamation"),
@@ -142,10 +161,10 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
             "their propose-again date",
         ),
     ]
-    whens = [When(Exists(open_candidates.filter(justification__in=STALE_KINDS)), then=Value(0))]
+    whens = [When(open_candidate__justification__in=STALE_KINDS, then=Value(0))]
     whens += [When(condition, then=Value(i + 1)) for i, (condition, _) in enumerate(reasons)]
     counts = dict(
-        stale_seats.annotate(why=Case(*whens, default=Value(-1), output_field=IntegerField()))
+        judged.annotate(why=Case(*whens, default=Value(-1), output_field=IntegerField()))
         .order_by()
         .values_list("why")
         .annotate(n=Count("pk"))
@@ -165,7 +184,11 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
     )
     if profile is not None:
         matching = matching.filter(profile=profile)
-    not_stale = matching.exclude(subscription__in=stale_seats).aggregate(
+    # Driven from the few matching candidates, each probing its own seat (NOT EXISTS), rather
+    # than hashing every stale seat; a candidate without a seat stays "not stale" as before.
+    not_stale = matching.filter(
+        ~Exists(stale_seats.filter(pk=OuterRef("subscription_id")))
+    ).aggregate(
         excluded=Count("pk", filter=Q(subscription__excluded_from_cost=True)),
         other=Count("pk", filter=~Q(subscription__excluded_from_cost=True)),
     )

@@ -71,7 +71,7 @@ def related_links(profile) -> list[extensions.RelatedLink]:
         extensions.RelatedLink(
             "Reclamation candidates",
             sum(counts.values()),
-            f"{base}?profile__id__exact={profile.pk}",
+            f"{base}?profile__id__exact={profile.pk}&state__isnull=False",  # every state
         )
     )
     for state in CandidateState:

@@ -107,6 +107,25 @@ def savings_for(profile=None, rule=None) -> Savings:
     return Savings(potential=potential, freed=freed, note=savings_note(provider))
 
 
+def potential_total(candidates) -> Totals:
+    """The potential saving of ``candidates`` (any queryset of them: the worklist's filtered
+    rows, a selection), per currency, with the unknown ones counted apart. One grouped query,
+    summed by the same rule as everywhere (:func:`add_candidate_group`)."""
+    rows = (
+        candidates.order_by()
+        .values("currency", "savings_known")
+        .annotate(
+            n=Count("pk"),
+            total=Sum("potential_savings", filter=in_cost()),
+            excluded=Count("pk", filter=~in_cost()),
+        )
+    )
+    totals = Totals()
+    for row in rows:
+        add_candidate_group(totals, row)
+    return totals
+
+
 def render_savings(profile=None, rule=None) -> SafeString:
     """The savings snippet (``reclamation/savings.html``) for a profile or rule page."""
     return render_to_string(

@@ -172,7 +172,7 @@ def _subscription_person_id(candidate) -> int | None:
 def revocation_text(candidate: ReclamationCandidate) -> str:
     label = provider_label(candidate.provider)
     if candidate.profile_id and candidate.profile and candidate.profile.reclaim_enabled:
-        return f"→ Awaiting Revocation, then removed through the {label} API (see below)."
+        return f"→ Awaiting Revocation, then removed through the {label} API (see the note above the table)."
     return "→ Awaiting Revocation. " + manual_text(candidate.provider)
 
 

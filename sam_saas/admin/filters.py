@@ -61,6 +61,24 @@ class InForceFilter(YesNoFilter):
         return queryset.exclude(pk__in=queryset.in_force().values("pk"))
 
 
+class NeedsAttentionFilter(YesNoFilter):
+    """Profiles whose last job run failed or whose connection must be renewed (the
+    dashboard's "Profiles needing attention" tile links here)."""
+
+    title = "needs attention"
+    parameter_name = "attention"
+
+    def filter_yes(self, queryset):
+        from ..services.attention import needing_attention
+
+        return queryset.filter(pk__in=needing_attention(queryset.model.objects.all()).values("pk"))
+
+    def filter_no(self, queryset):
+        from ..services.attention import needing_attention
+
+        return queryset.exclude(pk__in=needing_attention(queryset.model.objects.all()).values("pk"))
+
+
 class SoftwareModelListFilter(admin.RelatedFieldListFilter):
     """The related-field filter, without one publisher query per software model."""
 

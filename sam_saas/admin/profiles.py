@@ -20,6 +20,7 @@ from ..models import (
 )
 from ..services import lifecycle, profile_actions
 from . import profile_related, profile_schedule
+from .filters import NeedsAttentionFilter
 from .strict import StrictModelAdmin
 
 method_decorator_post = method_decorator(require_POST)
@@ -37,14 +38,36 @@ def _column_display(column):
     )(display)
 
 
+def _linked(report, lines):
+    """Each line, followed by a link to the job run it queued ("Queued: Acme (job run 12)")."""
+    runs = getattr(report, "runs", {})
+    return format_html_join(
+        "; ",
+        "{}{}",
+        (
+            (
+                line,
+                format_html(
+                    ' (<a href="{}">job run {}</a>)',
+                    reverse("admin:sam_saas_jobrun_change", args=[runs[line]]),
+                    runs[line],
+                )
+                if line in runs
+                else "",
+            )
+            for line in lines
+        ),
+    )
+
+
 def _report(modeladmin, request, verb: str, report) -> None:
     if report.done:
         modeladmin.message_user(
-            request, f"{verb}: {'; '.join(report.done)}", level=messages.SUCCESS
+            request, format_html("{}: {}", verb, _linked(report, report.done)), messages.SUCCESS
         )
     if report.skipped:
         modeladmin.message_user(
-            request, f"Skipped: {'; '.join(report.skipped)}", level=messages.WARNING
+            request, format_html("Skipped: {}", _linked(report, report.skipped)), messages.WARNING
         )
 
 
@@ -65,6 +88,7 @@ class IntegrationProfileAdmin(StrictModelAdmin):
     )
     list_filter = (
         "status",
+        NeedsAttentionFilter,
         "provider",
         "alias__connection_status",
         "activity_enabled",

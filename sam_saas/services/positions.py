@@ -303,17 +303,58 @@ def year_start(now: dt.datetime) -> dt.datetime:
     return local.replace(month=1, day=1, hour=0, minute=0, second=0, microsecond=0)
 
 
-def _entitlements(on: dt.date) -> list[EntitlementRow]:
+@dataclass(frozen=True)
+class Scope:
+    """What the dashboard's filters narrow the position to: one profile, and software
+    models (chosen directly, or every model of a publisher). ``None`` means no limit. The
+    entitlements shared by all profiles stay in a profile's scope: they cover it too."""
+
+    profile_id: int | None = None
+    software_model_ids: frozenset[int] | None = None
+
+    @property
+    def is_everything(self) -> bool:
+        return self.profile_id is None and self.software_model_ids is None
+
+    def seats(self, queryset):
+        if self.profile_id is not None:
+            queryset = queryset.filter(profile_id=self.profile_id)
+        if self.software_model_ids is not None:
+            queryset = queryset.filter(software_model_id__in=self.software_model_ids)
+        return queryset
+
+    def entitlements(self, queryset):
+        if self.profile_id is not None:
+            queryset = queryset.filter(Q(profile_id=self.profile_id) | Q(profile__isnull=True))
+        if self.software_model_ids is not None:
+            queryset = queryset.filter(software_model_id__in=self.software_model_ids)
+        return queryset
+
+    def profiles(self, queryset):
+        return queryset if self.profile_id is None else queryset.filter(pk=self.profile_id)
+
+    def keeps(self, software_model_id, profile_id) -> bool:
+        if self.software_model_ids is not None and software_model_id not in self.software_model_ids:
+            return False
+        return self.profile_id is None or profile_id == self.profile_id
+
+
+EVERYTHING = Scope()
+
+
+def _entitlements(on: dt.date, scope: Scope = EVERYTHING) -> list[EntitlementRow]:
     names = [f.name for f in EntitlementRow.__dataclass_fields__.values()]
     rows = (
-        Entitlement.objects.in_force(on)
+        scope.entitlements(Entitlement.objects.in_force(on))
         .order_by("software_model_id", "-start_date", "-pk")
         .values_list(*names)
     )
     return [EntitlementRow(*row) for row in rows]
 
 
-def _seat_counts(now: dt.datetime, thresholds: StaleThresholds | None) -> dict[tuple, SeatCounts]:
+def _seat_counts(
+    now: dt.datetime, thresholds: StaleThresholds | None, scope: Scope = EVERYTHING
+) -> dict[tuple, SeatCounts]:
     """One grouped query over the seats held (members and pending invitations) of published
     profiles."""
     bucket_counts = {
@@ -321,8 +362,7 @@ def _seat_counts(now: dt.datetime, thresholds: StaleThresholds | None) -> dict[t
         for i, (b, _) in enumerate(ACTIVITY_BUCKETS)
     }
     rows = (
-        Sub.objects.counted()
-        .holding_seats()
+        scope.seats(Sub.objects.counted().holding_seats())
         .order_by()
         .values("software_model_id", "profile_id")
         .annotate(
@@ -347,26 +387,35 @@ def _seat_counts(now: dt.datetime, thresholds: StaleThresholds | None) -> dict[t
     return counts
 
 
-def _savings(since: dt.datetime) -> dict[tuple, SavingsTotals]:
+def _savings(since: dt.datetime, scope: Scope = EVERYTHING) -> dict[tuple, SavingsTotals]:
     """The registered savings figures of published profiles (and of removed ones: profile
     None), by software model and profile."""
     source = extensions.registry.savings_source
     if source is None:
         return {}
-    published = IntegrationProfile.objects.filter(status=IntegrationProfile.Status.PUBLISHED)
-    return source(since, published)
+    published = scope.profiles(
+        IntegrationProfile.objects.filter(status=IntegrationProfile.Status.PUBLISHED)
+    )
+    found = source(since, published)
+    if scope.is_everything:
+        return found
+    return {key: totals for key, totals in found.items() if scope.keeps(*key)}
 
 
-def compute(on: dt.date | None = None, now: dt.datetime | None = None) -> Positions:
+def compute(
+    on: dt.date | None = None, now: dt.datetime | None = None, scope: Scope = EVERYTHING
+) -> Positions:
     """The licence position of every software model (all profiles) and of every software
-    model in every published profile that has seats, entitlements or candidates for it."""
+    model in every published profile that has seats, entitlements or candidates for it;
+    ``scope`` narrows it to one profile and/or some software models (the dashboard's
+    filters), with the same definitions."""
     now = now or timezone.now()
     on = on or timezone.localdate(now)
     since = year_start(now)
     thresholds = extensions.stale_thresholds()
-    entitlements = _entitlements(on)
-    seats = _seat_counts(now, thresholds)
-    candidates = _savings(since)
+    entitlements = _entitlements(on, scope)
+    seats = _seat_counts(now, thresholds, scope)
+    candidates = _savings(since, scope)
 
     by_model: dict[int, list[EntitlementRow]] = defaultdict(list)
     for entitlement in entitlements:

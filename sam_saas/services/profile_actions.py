@@ -12,6 +12,8 @@ from . import jobs, lifecycle
 class ActionReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # A done or skipped line → the job run it queued (or found open), for the message's link.
+    runs: dict[str, int] = field(default_factory=dict)
 
 
 def queue_refresh(profiles, kind: str = JobRun.Kind.DOWNLOAD) -> ActionReport:
@@ -23,14 +25,18 @@ def queue_refresh(profiles, kind: str = JobRun.Kind.DOWNLOAD) -> ActionReport:
             continue
         try:
             run = jobs.enqueue(profile, kind, JobRun.Trigger.MANUAL)
-        except jobs.JobAlreadyOpen:
-            report.skipped.append(f"{profile}: a run is already queued or running")
+        except jobs.JobAlreadyOpen as exc:
+            line = f"{profile}: a run is already queued or running"
+            report.skipped.append(line)
+            if getattr(exc, "existing", None) is not None:
+                report.runs[line] = exc.existing.pk
             continue
         run.refresh_from_db(fields=["status", "hint"])
         if run.hint == jobs.BROKER_HINT:
             report.skipped.append(f"{profile}: {jobs.BROKER_HINT}")
         else:
             report.done.append(str(profile))
+            report.runs[str(profile)] = run.pk
     return report
 
 

@@ -195,6 +195,9 @@ def test_the_lists_show_their_state_inside_1280_px_and_look_right(
     shoot_both(page, "subscriptions")
 
     page.goto(f"{base}/admin/reclamation/reclamationcandidate/")
+    _inside_1280(page, "#result_list th.column-state")
+    _inside_1280(page, "#result_list td.field-state")
+    _inside_1280(page, "#result_list td.field-savings")
     shoot_both(page, "candidates")
     page.locator("#result_list tbody tr").first.locator("a").first.click()
     page.wait_for_url(re.compile(r".*/reclamationcandidate/\d+/change/"))
@@ -218,4 +221,13 @@ def test_the_lists_show_their_state_inside_1280_px_and_look_right(
     shoot_both(page, "software-model")
 
     page.goto(f"{base}/dashboard/")
+    # Nothing spills past the page: no sideways scrolling, the header bar spans it all.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert page.locator("#header").bounding_box()["width"] == 1280
+    page.fill("#id_headroom", "20")
+    page.select_option("#id_profile", label="Acme Europe")
+    page.click("#dashboard-filters input[type=submit]")
+    page.wait_for_url(re.compile(r".*headroom=20.*"))
+    assert page.locator("#dashboard-filtered").count() == 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
     shoot_both(page, "dashboard")

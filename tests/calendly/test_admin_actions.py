@@ -26,15 +26,18 @@ def test_refresh_now_queues_the_download_which_runs_inline_without_a_broker(
         page = act(admin_client, "refresh_now", [profile])
     assert "Queued: Acme" in page.content.decode()
     run = JobRun.objects.get(profile=profile, kind=JobRun.Kind.DOWNLOAD)
+    link = reverse("admin:sam_saas_jobrun_change", args=[run.pk])
+    assert f'Queued: Acme (<a href="{link}">job run {run.pk}</a>)' in page.content.decode()
     assert run.status == JobRun.Status.SUCCEEDED and run.trigger == JobRun.Trigger.MANUAL
     assert SoftwareSubscription.objects.filter(profile=profile).count() == run.fetched > 30
 
 
 def test_refresh_now_skips_a_profile_whose_refresh_is_still_open(admin_client, make_pat_profile):
     profile = make_pat_profile()
-    JobRun.objects.create(profile=profile, kind=JobRun.Kind.DOWNLOAD, status="running")
+    open_run = JobRun.objects.create(profile=profile, kind=JobRun.Kind.DOWNLOAD, status="running")
     page = act(admin_client, "refresh_now", [profile]).content.decode()
     assert "already queued or running" in page
+    assert reverse("admin:sam_saas_jobrun_change", args=[open_run.pk]) in page  # linked
     assert JobRun.objects.filter(profile=profile).count() == 1
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from reclamation.models import ReclamationCandidate, ReclamationRule
 from reclamation.services.identification import identify
@@ -18,7 +19,7 @@ from sam_saas.models import Entitlement, SoftwareSubscription, SubscriptionUserE
 from sam_saas.services import positions
 from tests import factories
 
-from .conftest import days_ago, seat
+from .conftest import candidate, days_ago, seat
 
 J = ReclamationCandidate.Justification
 pytestmark = pytest.mark.django_db
@@ -129,3 +130,28 @@ def test_a_new_user_exclusion_rule_excludes_from_cost_and_reclamation(admin_clie
     for name in ("exclude_from_cost", "exclude_from_reclamation"):
         field = next(t for t in page.split("<input") if f'name="{name}"' in t)
         assert "checked" in field
+
+
+def test_the_stale_comparison_counts_a_seat_once_whatever_its_closed_candidates(profile):
+    """The comparison joins each stale seat to its open candidate (one at most): closed
+    candidates of the same seat neither add rows nor make it a candidate."""
+    from reclamation.figures import stale_differences
+
+    ensure_rule(profile)
+    matched, other, closed_only = (seat(profile, last_activity_at=days_ago(400)) for _ in "abc")
+    for subscription, justification, state in [
+        (matched, J.LOW_USAGE, "closed_canceled"),
+        (matched, J.LEAVER, "closed_skipped"),
+        (matched, J.LOW_USAGE, "awaiting_approval"),
+        (other, J.LOW_USAGE, "closed_canceled"),
+        (other, J.LEAVER, "awaiting_approval"),
+        (closed_only, J.LOW_USAGE, "closed_complete"),
+    ]:
+        candidate(profile, subscription=subscription, justification=justification, state=state)
+
+    comparison = stale_differences(SoftwareSubscription.objects.stale(), timezone.now())
+
+    assert (comparison.stale, comparison.matching) == (3, 1)
+    reasons = dict((why, n) for n, why in comparison.seats_not_candidates)
+    assert reasons.pop("raised for another reason (leaver or stale invitation)") == 1
+    assert sum(reasons.values()) == 1

@@ -101,7 +101,7 @@ def test_it_renders_the_dashboard_with_data(admin_client, model, profile):
     assert _tile_value(page, "unrecognized") == "3"
     assert _tile_value(page, "without_user") == "3"
     assert _tile_value(page, "failed_jobs") == "3"
-    assert _tile_value(page, "reconnect") == "1"
+    assert _tile_value(page, "attention") == "4"  # 3 whose last run failed, 1 to reconnect
     # Model: 10 bought, 10 in use (3 + 3 + 3 + 1), 6 stale (100 days, and never active
     # since 400 days); EUR model: 5 bought, 3 in use, none stale. (0 + 2 + 6 + 0) / 15:
     assert _tile_value(page, "unused") == "53%"
@@ -137,7 +137,7 @@ def test_it_links_every_tile_to_the_list_it_counts(admin_client, model, profile)
     assert _result_count(admin_client, _href(_tile(page, "freed"))) == 1
     assert _result_count(admin_client, _href(_tile(page, "spend"))) == 2
     assert _result_count(admin_client, _href(_tile(page, "unused"))) == 4  # the stale seats
-    assert _result_count(admin_client, _href(_tile(page, "reconnect"))) == 0
+    assert _result_count(admin_client, _href(_tile(page, "attention"))) == 2  # runs failed
 
 
 def test_it_links_every_bar_to_the_list_it_counts(admin_client, model, profile):
@@ -169,7 +169,9 @@ def test_it_runs_a_bounded_number_of_queries(admin_client, model, profile):
 
     assert SoftwareSubscription.objects.count() > 200
     assert len(small) == len(large)
-    assert len(large) <= 15
+    assert (
+        len(large) <= 20
+    )  # 15, + the form's three lists, profiles needing attention, rules to review
 
 
 def test_it_shows_right_sizing_for_renewals(admin_client, model, profile):
@@ -205,3 +207,63 @@ def test_it_needs_login_and_the_view_permission(client):
     assert client.get(DASHBOARD).status_code == 403
     client.force_login(factories.UserFactory(groups=["SAM viewer"]))
     assert client.get(DASHBOARD).status_code == 200
+
+
+# -- the browser day: the form, the filters, the attention tiles ------------------------------
+
+
+def test_the_headroom_is_a_form_field_that_keeps_its_value(admin_client, model, profile):
+    page = admin_client.get(DASHBOARD, {"headroom": "25"}).content.decode()
+
+    assert '<form method="get" id="dashboard-filters"' in page
+    assert 'name="headroom" value="25"' in page
+    assert "?headroom=15" not in page  # no more "type it into the URL"
+    default = admin_client.get(DASHBOARD).content.decode()
+    assert 'name="headroom" value="10"' in default  # the default, shown in the field
+
+
+def test_an_invalid_headroom_answers_400_with_the_form_and_its_error(admin_client):
+    response = admin_client.get(DASHBOARD, {"headroom": "150"})
+
+    assert response.status_code == 400
+    assert "headroom must be a whole percentage from 0 to 100." in response.content.decode()
+
+
+def test_it_filters_every_figure_by_profile_model_and_publisher(admin_client, model, profile):
+    other_model = factories.SoftwareModelFactory(
+        publisher=factories.PublisherFactory(name="Zoom"), product="Zoom", edition="Pro"
+    )
+    other_profile = factories.IntegrationProfileFactory(name="Globex")
+    seats(3, model=model, profile=profile, days_inactive=100)
+    seats(2, model=other_model, profile=profile, days_inactive=100)
+    seats(4, model=model, profile=other_profile, days_inactive=100)
+
+    def stale(**params):
+        return _tile_value(admin_client.get(DASHBOARD, params).content.decode(), "stale")
+
+    assert stale() == "9"
+    assert stale(profile=profile.pk) == "5"
+    assert stale(software_model=model.pk) == "7"
+    assert stale(publisher=other_model.publisher_id) == "2"
+    assert stale(profile=other_profile.pk, software_model=model.pk) == "4"
+    page = admin_client.get(DASHBOARD, {"publisher": other_model.publisher_id}).content.decode()
+    assert 'id="dashboard-filtered"' in page and "publisher (Zoom)" in page
+    table = re.search(r'<table id="licence-position">(.*?)</table>', page, re.S).group(1)
+    assert "Zoom Pro" in table and "Calendly Teams" not in table
+
+
+def test_it_shows_rules_and_profiles_needing_attention_linked_to_them(admin_client, profile):
+    from reclamation.models import ReclamationRule
+
+    factories.ReclamationRuleFactory(profile=profile, needs_review=True)
+    factories.ReclamationRuleFactory(needs_review=False)
+    failed = factories.IntegrationProfileFactory(name="Failing")
+    factories.JobRunFactory(profile=failed, failed=True, finished_at=timezone.now())
+
+    page = admin_client.get(DASHBOARD).content.decode()
+
+    assert _tile_value(page, "rules_review") == "1"
+    assert _result_count(admin_client, _href(_tile(page, "rules_review"))) == 1
+    assert _tile_value(page, "attention") == "1"
+    assert _result_count(admin_client, _href(_tile(page, "attention"))) == 1
+    assert ReclamationRule.objects.count() == 2

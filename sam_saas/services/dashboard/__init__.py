@@ -34,7 +34,8 @@ from ...models import (
 )
 from ...money import format_amount
 from .. import rightsizing
-from ..positions import Position, compute
+from ..attention import needing_attention
+from ..positions import EVERYTHING, Position, Scope, compute
 from .charts import Chart, charts
 from .context import DashboardContext
 from .links import Links
@@ -113,13 +114,17 @@ def stale_comparison(now: dt.datetime, profile=None) -> extensions.StaleComparis
     return source(seats, now, profile=profile)
 
 
-def build(user, *, now: dt.datetime | None = None, headroom_percent=None) -> Dashboard:
+def build(
+    user, *, now: dt.datetime | None = None, headroom_percent=None, scope: Scope = EVERYTHING
+) -> Dashboard:
+    """``scope`` (the page's filters: profile, software models) narrows every figure, tile
+    and chart with the same definitions; the position's own queries do the narrowing."""
     now = now or timezone.now()
-    result = compute(now=now)
+    result = compute(now=now, scope=scope)
     links = Links(user)
 
     profiles = list(
-        IntegrationProfile.objects.order_by("name").values_list(
+        scope.profiles(IntegrationProfile.objects.order_by("name")).values_list(
             "pk", "name", "alias__connection_status"
         )
     )
@@ -129,11 +134,18 @@ def build(user, *, now: dt.datetime | None = None, headroom_percent=None) -> Das
         for *_, status in profiles
         if status == ConnectionAlias.ConnectionStatus.RECONNECT_REQUIRED
     )
+    attention = needing_attention(scope.profiles(IntegrationProfile.objects.all())).count()
+    trend_rows = LicencePositionSnapshot.objects.filter(
+        date__gte=result.on - dt.timedelta(days=TREND_DAYS)
+    )
+    if scope.profile_id is None:
+        trend_rows = trend_rows.filter(profile__isnull=True)
+    else:
+        trend_rows = trend_rows.filter(profile_id=scope.profile_id)
+    if scope.software_model_ids is not None:
+        trend_rows = trend_rows.filter(software_model_id__in=scope.software_model_ids)
     trend = list(
-        LicencePositionSnapshot.objects.filter(
-            profile__isnull=True, date__gte=result.on - dt.timedelta(days=TREND_DAYS)
-        )
-        .order_by()
+        trend_rows.order_by()
         .values("date", "software_model_id")
         .annotate(purchased=Max("purchased"), assigned=Max("assigned"), pending=Max("pending"))
     )
@@ -146,8 +158,11 @@ def build(user, *, now: dt.datetime | None = None, headroom_percent=None) -> Das
     }
     counts = {
         "unrecognized": SubscriptionIdentifier.objects.filter(software_model__isnull=True).count(),
-        "failed_jobs": JobRun.objects.latest_failed(since=now - dt.timedelta(hours=24)).count(),
+        "failed_jobs": JobRun.objects.latest_failed(since=now - dt.timedelta(hours=24))
+        .filter(**({"profile_id": scope.profile_id} if scope.profile_id else {}))
+        .count(),
         "reconnect": reconnect,
+        "attention": attention,
     }
     context = DashboardContext(
         result=result,
@@ -157,7 +172,13 @@ def build(user, *, now: dt.datetime | None = None, headroom_percent=None) -> Das
         model_names=model_names,
         counts=counts,
         trend=trend,
-        stale_comparison=stale_comparison(now),
+        stale_comparison=stale_comparison(
+            now,
+            profile=IntegrationProfile(pk=scope.profile_id) if scope.profile_id else None,
+        )
+        if scope.software_model_ids is None
+        else None,
+        scope=scope,
     )
     headroom = (
         rightsizing.default_headroom() if headroom_percent is None else Decimal(headroom_percent)

@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ...extensions import StaleComparison
-from ..positions import Positions
+from ..positions import EVERYTHING, Positions, Scope
 from .links import Links
 
 
@@ -21,6 +21,8 @@ class DashboardContext:
     trend: list[dict] = field(default_factory=list)
     # How the stale seats compare with the open candidates (None: no app registered it).
     stale_comparison: StaleComparison | None = None
+    # The page's filters (profile, software models); registered tiles narrow by it too.
+    scope: Scope = EVERYTHING
 
     def profile_name(self, profile_id: int | None) -> str:
         return self.profile_names.get(profile_id, f"Profile {profile_id}")

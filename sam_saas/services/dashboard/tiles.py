@@ -9,7 +9,6 @@ from decimal import Decimal
 
 from ... import extensions
 from ...extensions import Contribution
-from ...models import ConnectionAlias
 from ...money import Totals
 from .context import DashboardContext
 
@@ -111,16 +110,13 @@ def health_tiles(context: DashboardContext) -> list[Tile]:
             "warn" if counts["failed_jobs"] else "ok",
         ),
         Tile(
-            "reconnect",
-            "Profiles needing reconnection",
-            str(counts["reconnect"]),
-            "Their connection alias asks to be connected again.",
-            links.changelist(
-                "sam_saas",
-                "integrationprofile",
-                alias__connection_status__exact=ConnectionAlias.ConnectionStatus.RECONNECT_REQUIRED,
-            ),
-            "warn" if counts["reconnect"] else "ok",
+            "attention",
+            "Profiles needing attention",
+            str(counts["attention"]),
+            f"Their last job run failed, or the connection asks to be connected again "
+            f"({counts['reconnect']} to reconnect).",
+            links.changelist("sam_saas", "integrationprofile", attention="yes"),
+            "warn" if counts["attention"] else "ok",
         ),
     ]
 
