@@ -286,12 +286,25 @@ def approvers_emails() -> list[str]:
 
 
 def tell_approvers(candidate_id: int) -> int:
-    """A kept seat whose holder has no manager: tell the SAM approvers it waits for them."""
+    """A kept seat whose holder has no manager: tell the SAM approvers it waits for them.
+
+    One message per approver, as for the seat holders: an approver's address is validated on
+    its own (a line break or a second address is skipped and logged), and one refused or
+    failing address does not keep the message from the others. Returns the messages sent."""
     candidate = ReclamationCandidate.objects.filter(
         pk=candidate_id, state=State.AWAITING_APPROVAL
     ).first()
-    recipients = approvers_emails()
-    if candidate is None or not recipients:
+    if candidate is None:
+        return 0
+    recipients = []
+    for address in approvers_emails():
+        try:
+            recipients.append(valid_address(address))
+        except BadAddress as exc:
+            logger.warning(
+                "not telling approver %r about candidate %s: %s", address, candidate_id, exc
+            )
+    if not recipients:
         return 0
     context = {
         "candidate": candidate,
@@ -300,13 +313,16 @@ def tell_approvers(candidate_id: int) -> int:
             reverse("admin:reclamation_reclamationcandidate_change", args=[candidate.pk])
         ),
     }
-    message = EmailMessage(
-        subject=f"A {context['vendor']} seat kept by its user waits for your decision",
-        body=render_to_string("reclamation/email/tell_approvers.txt", context),
-        to=recipients,
-    )
-    try:
-        return message.send() or 0
-    except Exception:
-        logger.exception("could not tell the SAM approvers about candidate %s", candidate_id)
-        return 0
+    subject = f"A {context['vendor']} seat kept by its user waits for your decision"
+    body = render_to_string("reclamation/email/tell_approvers.txt", context)
+    sent = 0
+    with get_connection() as connection:
+        for address in recipients:
+            message = EmailMessage(subject=subject, body=body, to=[address], connection=connection)
+            try:
+                sent += message.send() or 0
+            except Exception:
+                logger.exception(
+                    "could not tell the SAM approver %s about candidate %s", address, candidate_id
+                )
+    return sent

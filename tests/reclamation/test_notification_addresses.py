@@ -13,7 +13,7 @@ from django.core.mail.backends.locmem import EmailBackend
 from django.test import override_settings
 
 from reclamation.models import ReclamationCandidate
-from reclamation.services import workflow
+from reclamation.services import notifications, workflow
 from reclamation.services.rules import ensure_rule
 from tests import factories
 
@@ -71,3 +71,18 @@ def test_a_bad_or_refused_address_fails_only_its_own_candidate(
         c.refresh_from_db()
         assert c.state == State.ATTENTION_REQUIRED, c.person.email
         assert why in c.message
+
+
+def test_each_sam_approver_gets_a_message_of_their_own_and_a_bad_address_is_skipped():
+    candidate = factories.ReclamationCandidateFactory(
+        state=ReclamationCandidate.State.AWAITING_APPROVAL
+    )
+    factories.UserFactory(groups=["SAM approver"], email="first@it.example")
+    factories.UserFactory(groups=["SAM approver"], email="second@it.example")
+    factories.UserFactory(groups=["SAM approver"], email="evil@it.example\r\nBcc: all@corp.example")
+
+    sent = notifications.tell_approvers(candidate.pk)
+
+    assert sent == 2
+    assert sorted(m.to for m in mail.outbox) == [["first@it.example"], ["second@it.example"]]
+    assert all("Bcc" not in str(m.message()) for m in mail.outbox)
