@@ -20,7 +20,7 @@ class SamSaasConfig(AppConfig):
         )
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, positions, rejudge
+        from .services import jobs, people_import, positions, rejudge
 
         Kind = JobRun.Kind
         jobkinds.register(Kind.DOWNLOAD, Kind.DOWNLOAD.label, jobs.run_download)
@@ -32,6 +32,13 @@ class SamSaasConfig(AppConfig):
             Kind.RECONCILE,
             Kind.RECONCILE.label,
             positions.run_reconcile_job,
+            scope=jobkinds.GLOBAL,
+        )
+        # Recorded by the import itself (admin upload, ``manage.py import_people``), never queued.
+        jobkinds.register(
+            Kind.PEOPLE_IMPORT,
+            Kind.PEOPLE_IMPORT.label,
+            people_import.run_people_import_job,
             scope=jobkinds.GLOBAL,
         )
         jobkinds.register_sender(jobkinds.RUN_JOB, lambda run_id: tasks.run_job.delay(run_id))

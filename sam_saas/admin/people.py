@@ -7,7 +7,8 @@ from django.contrib import admin, messages
 from django.http import HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from ..forbidden import MissingPermission
 from ..models import Person
@@ -144,7 +145,15 @@ class PersonAdmin(
     def _report(self, request, result) -> None:
         for warning in result.warnings:
             messages.warning(request, warning)
-        messages.success(request, " ".join(p for p in (result.summary(), result.who()) if p))
+        summary = " ".join(p for p in (result.summary(), result.who()) if p)
+        if result.run is not None:
+            url = reverse("admin:sam_saas_jobrun_change", args=[result.run.pk])
+            messages.success(
+                request,
+                format_html('{} <a href="{}">Job result #{}</a>', summary, url, result.run.pk),
+            )
+        else:
+            messages.success(request, summary)
         if result.rules is not None:
             messages.info(request, result.rules.summary())
 

@@ -49,6 +49,7 @@ class JobRun(models.Model):
         RECONCILE = "reconcile", "Reconcile"
         VALIDATE = "validate", "Validate connection"
         APPLY_RULES = "apply_rules", "Apply rules to stored seats"
+        PEOPLE_IMPORT = "people_import", "People import"
 
     class Trigger(models.TextChoices):
         SCHEDULE = "schedule", "Schedule"

@@ -27,7 +27,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ..models import Person
+from ..models import JobRun, Person
 
 COLUMNS = ("email", "name", "department", "cost_center", "manager_email", "active")
 # What the import page and the example file show: (column, required, meaning, example values).
@@ -111,6 +111,8 @@ class ImportResult:
     deactivated_people: list[str] = field(default_factory=list)  # e-mails
     reactivated_people: list[str] = field(default_factory=list)
     active_before: int = 0
+    rows: int = 0
+    run: JobRun | None = None  # the job result a saved import left (never for a dry run)
 
     def who(self, limit: int = 50) -> str:
         """ "Deactivated: a@x, b@x. Reactivated: c@x." (empty when nobody)."""
@@ -257,6 +259,7 @@ def import_people(
     result.updated = len(changes)
     result.deactivated = len(to_deactivate)
     result.unchanged = len(rows) - result.created - result.updated
+    result.rows = len(rows)
     if dry_run:
         return result
 
@@ -268,6 +271,8 @@ def import_people(
                 Person.objects.filter(pk__in=to_deactivate[start : start + BATCH_SIZE]).update(
                     active=False, missing_since=now, updated_at=now
                 )
+            # In the same transaction: the job result exists exactly when the import saved.
+            result.run = _record_run(result, trigger, started_at=now)
     except IntegrityError as exc:
         # Someone added one of these e-mails while we were validating.
         raise PeopleImportError(
@@ -278,6 +283,76 @@ def import_people(
 
         result.rules = apply_at_once(trigger=trigger)
     return result
+
+
+# Names listed per group in the job result; the rest are counted ("and N more").
+RUN_LIST_LIMIT = 200
+
+
+def _record_run(result: ImportResult, trigger: str, *, started_at) -> JobRun:
+    """The "People import" job result of a saved import. Counters: ``fetched`` = rows read,
+    ``created``, ``updated`` (reactivated people included), ``removed`` = deactivated. Who was
+    deactivated and reactivated is in its warnings, by e-mail and name.
+
+    A refused import (invalid rows, :class:`DeactivationRefused`) leaves no run: it saved
+    nothing, and the operator reads its errors at once on the page or on stderr."""
+    from . import jobs
+
+    # Inserted already finished: a recorded import never holds the "one open run" slot, so
+    # two imports at the same time both leave their result.
+    run = JobRun.objects.create(
+        kind=JobRun.Kind.PEOPLE_IMPORT,
+        trigger=trigger,
+        status=JobRun.Status.SUCCEEDED,
+        queued_at=started_at,
+        started_at=started_at,
+        fetched=result.rows,
+        created=result.created,
+        updated=result.updated,
+        removed=result.deactivated,
+        warnings=[*result.warnings, *_who_lines(result)],
+    )
+    run.progress = 99
+    run.progress_message = _final_message(result)[:300]
+    jobs.finish(run, JobRun.Status.SUCCEEDED)
+    return run
+
+
+def _final_message(result: ImportResult) -> str:
+    reactivated = len(result.reactivated_people)
+    back = f" ({reactivated} reactivated)" if reactivated else ""
+    return (
+        f"Read {result.rows:,} rows: created {result.created:,}, updated "
+        f"{result.updated:,}{back}, deactivated {result.deactivated:,} (counted as removed), "
+        f"unchanged {result.unchanged:,}."
+    )
+
+
+def _who_lines(result: ImportResult) -> list[str]:
+    limit = RUN_LIST_LIMIT
+    emails = [*result.deactivated_people[:limit], *result.reactivated_people[:limit]]
+    names = dict(
+        Person.objects.filter(email__in=emails).values_list("email", "name")
+    )  # the file's spelling of each e-mail was saved, so the match is exact
+    lines = []
+    for label, group in (
+        ("Deactivated", result.deactivated_people),
+        ("Reactivated", result.reactivated_people),
+    ):
+        if not group:
+            continue
+        shown = [f"{names[e]} <{e}>" if names.get(e) else e for e in group[:limit]]
+        more = f" and {len(group) - limit:,} more" if len(group) > limit else ""
+        lines.append(f"{label} ({len(group):,}): {', '.join(shown)}{more}.")
+    return lines
+
+
+def run_people_import_job(run: JobRun) -> None:
+    """A people import is recorded by :func:`import_people` as it saves; it is never queued.
+    A queued run of this kind (``manage.py refresh --kind people_import``) fails saying so."""
+    raise PeopleImportError(
+        ["A people import runs from its file: use manage.py import_people or the admin upload."]
+    )
 
 
 def _guard(emails: list[str], active: int, max_deactivate: int | None, dry_run: bool) -> None:

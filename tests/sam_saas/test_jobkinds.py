@@ -16,6 +16,8 @@ def test_it_holds_the_kinds_each_app_registered_with_their_scope():
         "activity": jobkinds.PROFILE,
         "validate": jobkinds.PROFILE,
         "reconcile": jobkinds.GLOBAL,
+        # Recorded by every saved people import (admin upload, manage.py import_people).
+        "people_import": jobkinds.GLOBAL,
         # Per profile; a run without a profile re-judges every profile's seats.
         "apply_rules": jobkinds.PROFILE,
         # Registered by the reclamation app, not listed by the core.

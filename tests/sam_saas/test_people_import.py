@@ -13,7 +13,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from sam_saas.models import Person
+from sam_saas.models import JobRun, Person
 from sam_saas.services.people_import import PeopleImportError, import_people
 from tests.factories import PersonFactory, UserFactory
 
@@ -276,8 +276,9 @@ def test_it_prints_a_summary_from_the_command(tmp_path):
 
     call_command("import_people", str(path), stdout=out, stderr=StringIO())
 
-    summary, rules = out.getvalue().strip().splitlines()
+    summary, run, rules = out.getvalue().strip().splitlines()
     assert summary == "People import: created 2, updated 0, deactivated 0, unchanged 0."
+    assert run.startswith("Job result #")
     assert rules.startswith("Rules applied at once: 0 seat(s) re-judged")
     assert Person.objects.count() == 2
 
@@ -332,8 +333,11 @@ def test_it_imports_an_uploaded_file_in_the_admin(admin_client):
     assert "csrfmiddlewaretoken" in page.content.decode()
     assert response.status_code == 302
     assert response.url == reverse("admin:sam_saas_person_changelist")
+    run = JobRun.objects.get(kind=JobRun.Kind.PEOPLE_IMPORT)
+    run_url = reverse("admin:sam_saas_jobrun_change", args=[run.pk])
     assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "People import: created 1, updated 0, deactivated 0, unchanged 0.",
+        "People import: created 1, updated 0, deactivated 0, unchanged 0. "
+        f'<a href="{run_url}">Job result #{run.pk}</a>',
         "Rules applied at once: 0 seat(s) re-judged, 0 changed; 0 open candidate(s) closed.",
     ]
     assert Person.objects.get().email == "ana@x.example"

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 
 from sam_saas.services.people_import import COLUMNS, PeopleImportError, import_people
 
@@ -66,5 +67,10 @@ class Command(BaseCommand):
         self.stdout.write(self.style.SUCCESS(result.summary()))
         if result.who():
             self.stdout.write(result.who(limit=10_000))
+        if result.run is not None:
+            self.stdout.write(
+                f"Job result #{result.run.pk} (People import): "
+                f"{reverse('admin:sam_saas_jobrun_change', args=[result.run.pk])}"
+            )
         if result.rules is not None:
             self.stdout.write(result.rules.summary())
