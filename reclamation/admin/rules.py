@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import PermissionDenied
+from django.contrib.admin.utils import unquote
 from django.db.models import Count, Q
 
 from sam_saas.admin.strict import StrictModelAdmin
+from sam_saas.admin.unsaved import UnsavedFormMixin
 
 from ..models import OPEN_STATES, ReclamationRule
 from ..services.preview import preview
@@ -17,7 +16,7 @@ from ..services.savings import render_savings
 
 
 @admin.register(ReclamationRule)
-class ReclamationRuleAdmin(StrictModelAdmin):
+class ReclamationRuleAdmin(UnsavedFormMixin, StrictModelAdmin):
     """Rules are auto-created per profile and listed for review (``needs_review``); saving
     one counts as reviewing it. The change page previews what the settings in the form would
     produce ("Preview" does not save)."""
@@ -125,48 +124,13 @@ class ReclamationRuleAdmin(StrictModelAdmin):
 
     def _preview_view(self, request, object_id, form_url, extra_context):
         """Validate the posted form and preview it; render the same page, save nothing."""
-        obj = None
-        if object_id:
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None:
-                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-            if not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        elif not self.has_add_permission(request):
-            raise PermissionDenied
-        fieldsets = self.get_fieldsets(request, obj)
-        form_class = self.get_form(
-            request, obj, change=obj is not None, fields=flatten_fieldsets(fieldsets)
-        )
-        form = form_class(request.POST, request.FILES, instance=obj)
-        # form.instance carries the posted settings after validation; it is never saved.
-        result = preview(form.instance) if form.is_valid() else None
-        admin_form = helpers.AdminForm(
-            form,
-            list(fieldsets),
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        verb = "Change" if obj else "Add"
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{verb} {self.opts.verbose_name}",
-            "subtitle": str(obj) if obj else None,
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            "preview": result,
-            "previewed": True,
-            **extra_context,
-        }
-        request.current_app = self.admin_site.name
-        return self.render_change_form(
-            request, context, add=obj is None, change=obj is not None, obj=obj, form_url=form_url
+        return self.render_unsaved(
+            request,
+            object_id,
+            form_url,
+            extra_context,
+            lambda rule: {
+                "preview": preview(rule) if rule is not None else None,
+                "previewed": True,
+            },
         )

@@ -81,11 +81,10 @@ class IntegrationProfileAdmin(StrictModelAdmin):
         "last_download_at",
         "seats_held",
         # Registered columns (open candidates, rule needs review) go here: get_list_display.
-        "activity_enabled",
-        "reclaim_enabled",
-        "organization_plan",
-        "next_refresh_at",
     )
+    # Which processes are on, the vendor plan and the next refresh are on the profile page
+    # ("Scheduled jobs") and in the filters: the list keeps what needs a look at 1280 px
+    # (status, connection, freshness, seats, candidates, rule review).
     list_filter = (
         "status",
         NeedsAttentionFilter,

@@ -1,9 +1,6 @@
 """Admin for user resolution rules and the two kinds of exclusion rule."""
 
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets, unquote
-from django.core.exceptions import PermissionDenied
 
 from ..models import (
     SubscriptionIdentifierExclusionRule,
@@ -13,6 +10,7 @@ from ..models import (
 from ..services import rejudge
 from .filters import InForceFilter, rule_in_force
 from .strict import StrictModelAdmin
+from .unsaved import UnsavedFormMixin
 
 
 class AppliesAtOnceMixin:
@@ -75,7 +73,7 @@ class UserResolutionRuleAdmin(AppliesAtOnceMixin, StrictModelAdmin):
         return ", ".join(p.name for p in obj.profiles.all()) or "All profiles"
 
 
-class ExclusionRuleAdmin(AppliesAtOnceMixin, StrictModelAdmin):
+class ExclusionRuleAdmin(UnsavedFormMixin, AppliesAtOnceMixin, StrictModelAdmin):
     """Exclusion rules apply at once, and their form says how many seats they match now
     ("Count matches" counts the settings in the form without saving)."""
 
@@ -95,49 +93,16 @@ class ExclusionRuleAdmin(AppliesAtOnceMixin, StrictModelAdmin):
 
     def _count_view(self, request, object_id, form_url, extra_context):
         """Validate the posted form and count what it would match; save nothing."""
-        obj = None
-        if object_id:
-            obj = self.get_object(request, unquote(object_id))
-            if obj is None:
-                return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-            if not self.has_change_permission(request, obj):
-                raise PermissionDenied
-        elif not self.has_add_permission(request):
-            raise PermissionDenied
-        fieldsets = self.get_fieldsets(request, obj)
-        form_class = self.get_form(
-            request, obj, change=obj is not None, fields=flatten_fieldsets(fieldsets)
-        )
-        form = form_class(request.POST, request.FILES, instance=obj)
-        count = rejudge.matching_seats(form.instance).count() if form.is_valid() else None
-        admin_form = helpers.AdminForm(
-            form,
-            list(fieldsets),
-            self.get_prepopulated_fields(request, obj),
-            self.get_readonly_fields(request, obj),
-            model_admin=self,
-        )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"{'Change' if obj else 'Add'} {self.opts.verbose_name}",
-            "subtitle": str(obj) if obj else None,
-            "adminform": admin_form,
-            "object_id": object_id,
-            "original": obj,
-            "is_popup": False,
-            "to_field": None,
-            "media": self.media + admin_form.media,
-            "inline_admin_formsets": [],
-            "errors": helpers.AdminErrorList(form, []),
-            "preserved_filters": self.get_preserved_filters(request),
-            "match_count": matches_text(count) if count is not None else None,
-            "counted": True,
-            **extra_context,
-        }
-        request.current_app = self.admin_site.name
-        return self.render_change_form(
-            request, context, add=obj is None, change=obj is not None, obj=obj, form_url=form_url
-        )
+
+        def judge(rule):
+            if rule is None:
+                return {"match_count": None, "counted": True}
+            return {
+                "match_count": matches_text(rejudge.matching_seats(rule).count()),
+                "counted": True,
+            }
+
+        return self.render_unsaved(request, object_id, form_url, extra_context, judge)
 
     @admin.display(description="in force", boolean=True)
     def in_force(self, obj):

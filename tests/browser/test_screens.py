@@ -205,6 +205,10 @@ def test_the_lists_show_their_state_inside_1280_px_and_look_right(
 
     page.goto(f"{base}/admin/sam_saas/integrationprofile/")
     _inside_1280(page, "#result_list th.column-status")
+    _inside_1280(page, "#result_list td.field-last_download_at")
+    _inside_1280(page, "#result_list td.field-seats_held")
+    _inside_1280(page, "#result_list td.field-open_candidates")
+    _inside_1280(page, "#result_list td.field-rule_needs_review")
     shoot_both(page, "profiles")
 
     page.goto(f"{base}/admin/sam_saas/softwaremodel/")
