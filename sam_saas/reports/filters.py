@@ -220,7 +220,7 @@ class JobRunFilterSet(ReportFilterSet):
         "profile": "Profile",
         "queued_after": "Queued from (date and time)",
         "queued_before": "Queued before (date and time)",
-        "q": "Search (error, task id, profile)",
+        "q": "Search (error, profile)",
     }
 
     class Meta:
