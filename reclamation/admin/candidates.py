@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -152,41 +152,8 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
             },
         ),
     )
-    readonly_fields = (
-        "state",
-        "status_message",
-        "justification",
-        "why",
-        "user_principal_name",
-        "user_name",
-        "department",
-        "cost_center",
-        "seat_kind",
-        "subscription_link",
-        "seat_decision",
-        "last_activity_at",
-        "last_activity_source",
-        "last_activity_evidence",
-        "inactive_days",
-        "savings",
-        "savings_note",
-        "profile_name",
-        "provider",
-        "rule_name",
-        "rule_settings",
-        "created_at",
-        "state_changed_at",
-        "closed_at",
-        "notified_at",
-        "respond_by",
-        "user_response",
-        "responded_at",
-        "manager_email",
-        "attention_cause",
-        "last_activity_summary",
-        "manager",
-        "proposed_reason",
-    )
+    # Every field on the page is read-only: candidates move only through the workflow actions.
+    readonly_fields = flatten_fieldsets(fieldsets)
 
     change_form_template = "admin/reclamation/reclamationcandidate/change_form.html"
 
