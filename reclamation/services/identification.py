@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from sam_saas.models import IntegrationProfile, SoftwareSubscription
 from sam_saas.money import Cost
+from sam_saas.services.bulk_sql import without_jit
 
 from ..models import ReclamationCandidate, ReclamationRule
 from .flagging import (
@@ -148,10 +149,12 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     now = now or timezone.now()
     result = IdentificationResult()
     ensure_rules_for_published_profiles(profiles)
-    result.vanished = len(close_vanished(profiles=profiles))
-    result.canceled = len(cancel_resumed(profiles=profiles))
-    result.excluded = len(close_excluded(profiles=profiles))
-    result.excluded += len(close_returned_leavers(profiles=profiles))
+    with transaction.atomic():
+        without_jit()
+        result.vanished = len(close_vanished(profiles=profiles))
+        result.canceled = len(cancel_resumed(profiles=profiles))
+        result.excluded = len(close_excluded(profiles=profiles))
+        result.excluded += len(close_returned_leavers(profiles=profiles))
 
     rules = ReclamationRule.objects.filter(
         active=True, profile__status=IntegrationProfile.Status.PUBLISHED
@@ -161,6 +164,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     rules = list(rules)
     token = uuid.uuid4()
     with transaction.atomic():
+        without_jit()
         for rule in rules:
             if problem := rule.days_problem():
                 result.warnings.append(_skipped(rule, problem))

@@ -6,8 +6,8 @@ candidate knew (Closed Canceled), it became excluded from reclamation, or its le
 Identification runs these before raising new candidates, the download runs
 :func:`close_vanished` for its profile, and ``seats_rejudged`` (a rule change, a people
 import) runs :func:`after_rejudge`. Each is one compare-and-set UPDATE driven from the open
-candidates: the seat is reached through ``EXISTS`` on its primary key, never by joining every
-seat of the table (at a million seats that join was a sequential scan of all of them, four
+candidates: the seat is reached by a scalar subquery on its primary key, never by joining
+every seat of the table (at a million seats that join was a sequential scan of all of them, four
 times per run, for the few thousand candidates that are open).
 """
 
@@ -16,8 +16,9 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Q, Value
+from django.db.models import BooleanField, Case, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import Exact
 
 from sam_saas.models import IntegrationProfile, SoftwareSubscription
 
@@ -37,9 +38,16 @@ RULE_CHANGE = "rule change"
 BEFORE_ANY_ACTIVITY = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
 
 
-def _seat(**conditions) -> Exists:
-    """The candidate's seat, by its primary key, satisfies ``conditions``."""
-    return Exists(Sub.objects.filter(pk=OuterRef("subscription_id")).filter(**conditions))
+def _seat(condition: Q, *, missing: bool = False) -> Exact:
+    """The candidate's seat satisfies ``condition`` (``missing``: what a seat row that is gone
+    counts as): a scalar subquery on the seat's primary key. Not ``EXISTS``: PostgreSQL turns
+    that into a join, which it planned as a scan of every seat; a scalar subquery stays one
+    index lookup per open candidate."""
+    boolean = BooleanField()
+    hit = Case(When(condition, then=Value(True)), default=Value(False), output_field=boolean)
+    seat = Sub.objects.filter(pk=OuterRef("subscription_id")).order_by().values(hit=hit)[:1]
+    found = Coalesce(Subquery(seat, output_field=boolean), Value(missing), output_field=boolean)
+    return Exact(found, True)
 
 
 def _open(profile: IntegrationProfile | None = None, profiles=None) -> models.QuerySet:
@@ -58,7 +66,7 @@ def close_vanished(profile: IntegrationProfile | None = None, *, profiles=None) 
     Closed Skipped (nobody decided to remove it). Call it after a download for one profile;
     identification calls it for all. Returns the closed ids."""
     vanished = _open(profile, profiles).filter(
-        Q(subscription__isnull=True) | _seat(status=Sub.Status.REMOVED)
+        Q(subscription__isnull=True) | _seat(Q(status=Sub.Status.REMOVED), missing=True)
     )
     revoked = transition(
         vanished.filter(state=State.AWAITING_REVOCATION),
@@ -86,7 +94,7 @@ def cancel_resumed(profile: IntegrationProfile | None = None, *, profiles=None) 
         OuterRef("last_activity_at"),
         Value(BEFORE_ANY_ACTIVITY, output_field=models.DateTimeField()),
     )
-    resumed = _open(profile, profiles).filter(_seat(last_activity_at__gt=known))
+    resumed = _open(profile, profiles).filter(_seat(Q(last_activity_at__gt=known)))
     return transition(
         resumed,
         OPEN_STATES,
@@ -101,7 +109,7 @@ def close_excluded(
 ) -> list[int]:
     """Close as Closed Skipped the open candidates whose seat became excluded from reclamation
     (a user exclusion rule added since, for example)."""
-    excluded = _open(profile, profiles).filter(_seat(excluded_from_reclamation=True))
+    excluded = _open(profile, profiles).filter(_seat(Q(excluded_from_reclamation=True)))
     return transition(
         excluded,
         OPEN_STATES,
@@ -120,13 +128,7 @@ def close_returned_leavers(
     returned = (
         _open(profile, profiles)
         .filter(justification=Justification.LEAVER)
-        .filter(
-            Exists(
-                Sub.objects.filter(pk=OuterRef("subscription_id")).filter(
-                    Q(person__isnull=True) | Q(person__active=True)
-                )
-            )
-        )
+        .filter(_seat(Q(person__isnull=True) | Q(person__active=True)))
     )
     return transition(
         returned,
