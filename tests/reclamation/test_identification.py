@@ -267,6 +267,21 @@ def test_it_closes_open_candidates_whose_seat_vanished_at_the_vendor(profile, fa
 
 
 @pytest.mark.django_db
+def test_a_candidate_whose_seat_row_is_gone_counts_as_vanished(profile):
+    """The candidate's link to its seat has no database constraint (identification would pay
+    a foreign-key check per new candidate), so a seat row deleted behind Django's back leaves
+    a dangling id: that candidate closes like one whose seat the vendor removed."""
+    gone, kept = candidate(profile), candidate(profile)
+    Sub.objects.filter(pk=gone.subscription_id)._raw_delete(connection.alias)
+
+    assert premises.close_vanished(profile) == [gone.pk]
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert gone.state == State.CLOSED_SKIPPED
+    assert kept.state == State.AWAITING_APPROVAL
+
+
+@pytest.mark.django_db
 def test_it_cancels_open_candidates_whose_activity_resumed(profile):
     resumed = candidate(profile)
     never = candidate(profile, subscription=seat(profile, last_activity_at=None))
