@@ -80,7 +80,8 @@ class ReclamationConfig(AppConfig):
         profile_pages.register()
         extensions.register_stale_thresholds(figures.stale_thresholds)
         extensions.register_savings_source(figures.savings_by_position)
-        extensions.register_stale_differences(figures.stale_differences)
+        extensions.register_stale_differences(figures.stale_differences_by_profile)
+        figures.register_refreshes()
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")
