@@ -29,7 +29,7 @@ from sam_saas.services import jobs
 
 from ..kinds import JobKind
 from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
-from ..services import decisions, workflow
+from ..services import decisions, steps
 from ..services.actions import ADMIN_ACTIONS, APPROVE, REQUIRED, Action
 from ..services.identification import explain
 from ..services.savings import potential_total
@@ -376,7 +376,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
                 return self._after(request, result, candidates)
         return self._confirmation_page(request, action, candidates, reason, error)
 
-    def _after(self, request, result: workflow.ActionResult, candidates):
+    def _after(self, request, result: steps.ActionResult, candidates):
         """Where to go once the action ran: to what it created (the exclusion rule), back to
         the candidate's page when it was started there, else the worklist (None)."""
         if len(result.created) == 1:
@@ -392,7 +392,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
     def _page_url(self, candidate) -> str:
         return reverse("admin:reclamation_reclamationcandidate_change", args=[candidate.pk])
 
-    def _report(self, request, action: Action, result: workflow.ActionResult):
+    def _report(self, request, action: Action, result: steps.ActionResult):
         title = action.title
         if result.done:
             parts = [f"{title}: {len(result.done)} candidate(s) done."]
