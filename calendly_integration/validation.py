@@ -12,10 +12,11 @@ from collections.abc import Callable
 from sam_saas.connectors import ConnectionCheck, ProcessCheck
 from sam_saas.models import ConnectionAlias, IntegrationProfile, Process
 
-from .client import CalendlyClient, uuid_from_uri
+from .client import CalendlyClient
 from .connection import build_client, caller_role
 from .constants import ADMIN_ROLES, RECLAIM_SCOPE
 from .errors import CalendlyError
+from .resources import uuid_from_uri
 
 ADMIN_HINT = (
     "Connect with an account that is an admin or the owner of the Calendly organization, or "

@@ -27,7 +27,7 @@ def after_download(sender, profile, run, **kwargs):
     now matches a person return to Ready."""
     from .services.identification import close_vanished
     from .services.rules import ensure_rule
-    from .services.workflow import resolve_attention
+    from .services.sweeps import resolve_attention
 
     ensure_rule(profile)
     close_vanished(profile)
@@ -38,7 +38,7 @@ def resolve_after_rejudge(sender, profile_ids=None, **kwargs) -> None:
     """``seats_rejudged`` (a people import, a resolution rule): candidates in Attention
     Required for want of a user whose seat now matches a person return to Ready at once.
     Returns None: it closes nothing (the signal's receivers report what they closed)."""
-    from .services.workflow import resolve_attention
+    from .services.sweeps import resolve_attention
 
     resolve_attention(profiles=None if profile_ids is None else list(profile_ids))
 

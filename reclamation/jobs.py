@@ -15,7 +15,7 @@ from sam_saas.services import jobs
 from . import tasks
 from .kinds import RECLAIM_CANDIDATE, JobKind
 from .models import ReclamationCandidate
-from .services import identification, reclaiming, transitions, workflow
+from .services import identification, reclaiming, sweeps, transitions
 
 
 def run_profile_identification_job(run: JobRun) -> None:
@@ -43,12 +43,12 @@ def run_identification_job(run: JobRun) -> None:
         jobs.report_progress(run, 5, "Identifying candidates")
         result = identification.identify()
     # Attention Required for want of a user returns to Ready once a person matches the seat.
-    resolved = workflow.resolve_attention()
+    resolved = sweeps.resolve_attention()
     jobs.report_progress(run, 70, "Expiring unanswered notifications")
-    expired = workflow.expire_awaiting_user()
+    expired = sweeps.expire_awaiting_user()
     jobs.report_progress(run, 85, "Starting Ready candidates")
-    advanced = workflow.advance_ready(before=started)
-    requeued = workflow.requeue_stranded()
+    advanced = sweeps.advance_ready(before=started)
+    requeued = sweeps.requeue_stranded()
     run.warnings = [*run.warnings, *result.warnings]
     if requeued:
         run.warnings.append(f"Queued again {len(requeued)} reclaim(s) whose task was lost.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from .services import reclaiming, workflow
+from .services import reclaiming, sweeps
 
 
 @shared_task(
@@ -29,4 +29,4 @@ def reclaim_candidate(self, candidate_id: int) -> str:
 def expire_awaiting_user() -> int:
     """Unanswered notifications past the rule's days → Awaiting Revocation. Also part of the
     daily identification job; exposed for an extra beat entry if a shorter delay matters."""
-    return len(workflow.expire_awaiting_user().done)
+    return len(sweeps.expire_awaiting_user().done)

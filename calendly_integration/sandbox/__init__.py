@@ -8,20 +8,14 @@ serves it from a daemon thread, so tests can talk real HTTP to it::
         requests.get(f"{sb.url}/users/me", headers={"Authorization": f"Bearer {org.admin_token}"})
         sb.faults.rate_limit_next = 1  # the next API request answers 429
 
-``manage.py calendly_sandbox`` runs one in the foreground. See ``server.py`` for the control
+``manage.py calendly_sandbox`` runs one in the foreground. See ``control.py`` for the control
 endpoints and ``faults.py`` for fault injection.
 """
 
 from .faults import Faults
+from .records import ALL_SCOPES, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, PLANS, PUBLIC_BASE
 from .server import SandboxHandle, start_sandbox
-from .state import (
-    ALL_SCOPES,
-    DEFAULT_CLIENT_ID,
-    DEFAULT_CLIENT_SECRET,
-    PLANS,
-    PUBLIC_BASE,
-    SandboxState,
-)
+from .state import SandboxState
 
 __all__ = [
     "ALL_SCOPES",

@@ -22,16 +22,16 @@ import secrets
 import time
 from urllib.parse import parse_qsl, unquote, urlencode
 
-from .api import Request, Response
-from .serialize import dumps
-from .state import (
+from .calls import Request, Response
+from .records import (
     ALL_SCOPES,
     AUTH_CODE_TTL,
     TOKEN_REQUESTS_PER_MINUTE,
     AuthCode,
     OAuthClient,
-    SandboxState,
 )
+from .serialize import dumps
+from .state import SandboxState
 
 DESCRIPTIONS = {
     "invalid_client": (
@@ -344,7 +344,7 @@ def _refresh_grant(state: SandboxState, client: OAuthClient, form: dict) -> Resp
 
 
 def _limit_token_requests(state: SandboxState, user) -> None:
-    allowed, remaining, reset = state.take_token_request(user)
+    allowed, remaining, reset = state.rates.take_token_request(user)
     if not allowed:
         raise OAuthError(
             429,

@@ -12,6 +12,7 @@ import json.encoder
 import math
 import time
 
+from .records import PUBLIC_BASE, Invitation, Membership, Organization, User
 from .seeding import (
     ACTIVITY_KINDS,
     EVENT_TYPES,
@@ -20,7 +21,6 @@ from .seeding import (
     SYSTEM_KIND,
     derived_uuid,
 )
-from .state import PUBLIC_BASE, Invitation, Membership, Organization, User
 
 
 def iso(ts: float) -> str:

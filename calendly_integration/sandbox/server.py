@@ -5,10 +5,8 @@ One ``ThreadingHTTPServer`` (daemon threads, HTTP/1.1 keep-alive) serves three a
 * the Calendly API v2 (``api.py``) at ``/users/me``, ``/organization_memberships`` and so on;
 * Calendly's OAuth server (``oauth.py``) at ``/oauth/authorize``, ``/oauth/token`` and
   ``/oauth/revoke`` (really on ``auth.calendly.com``; here on the same host);
-* a control area without authentication, ``/_sandbox/...``, to change a running sandbox:
-  ``GET``/``POST /_sandbox/faults``, ``POST /_sandbox/plan`` ``{"organization", "plan"}``,
-  ``POST /_sandbox/role`` ``{"user", "role"}``, ``POST /_sandbox/scim``
-  ``{"organization", "enabled"}`` and ``GET /_sandbox/organizations`` (tokens and counts).
+* a control area without authentication, ``/_sandbox/...`` (``control.py``), to change a
+  running sandbox: faults, plans, roles, SCIM, and the organizations with their tokens.
 
 Answers are written with one ``write`` and Nagle off, so paging 100,000 members with a
 keep-alive client runs at thousands of pages per second.
@@ -17,7 +15,6 @@ keep-alive client runs at thousands of pages per second.
 from __future__ import annotations
 
 import contextlib
-import json
 import socket
 import sys
 import threading
@@ -28,11 +25,12 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
-from . import api, oauth
-from .api import ApiError, Call, Request, Response
+from . import api, control, oauth
+from .calls import NO_PERMISSION, NOT_FOUND, ApiError, Call, Request, Response
 from .faults import Faults
-from .serialize import dumps, membership_json, organization_body
-from .state import RATE_WINDOW, SandboxState
+from .records import RATE_WINDOW
+from .serialize import dumps, membership_json
+from .state import SandboxState
 
 UNKNOWN = {
     "title": "Internal Server Error",
@@ -52,9 +50,9 @@ def _fault_body(status: int) -> dict:
     if status == 401:
         return {"title": "Unauthenticated", "message": "The access token is invalid"}
     if status == 403:
-        return {"title": "Permission Denied", "message": api.NO_PERMISSION}
+        return {"title": "Permission Denied", "message": NO_PERMISSION}
     if status == 404:
-        return {"title": api.NOT_FOUND[0], "message": api.NOT_FOUND[1]}
+        return {"title": NOT_FOUND[0], "message": NOT_FOUND[1]}
     try:
         phrase = HTTPStatus(status).phrase
     except ValueError:
@@ -173,7 +171,7 @@ class Handler(BaseHTTPRequestHandler):
         try:
             request = self._request(method)
             if request.path.startswith("/_sandbox/"):
-                response = self._control(request)
+                response = control.answer(self.server.state, request)
             elif request.path.startswith("/oauth/"):
                 response = self._oauth(request)
             else:
@@ -230,12 +228,12 @@ class Handler(BaseHTTPRequestHandler):
         org = token.organization if token else None
 
         if decision.action == "rate_limit":
-            limit = state.rate_limit_for(org)
+            limit = state.rates.limit_for(org)
             return Response(
                 429, dumps(TOO_MANY), _rate_headers(limit, 0, decision.reset_seconds or 1)
             )
         if decision.action == "status":
-            limit, remaining, reset = state.rate_status(user, org)
+            limit, remaining, reset = state.rates.status(user, org)
             return Response(
                 decision.status,
                 dumps(_fault_body(decision.status)),
@@ -244,14 +242,14 @@ class Handler(BaseHTTPRequestHandler):
 
         route = api.match(request.method, request.path)
         if route is None:
-            limit, remaining, reset = state.rate_status(user, org)
-            body = {"title": api.NOT_FOUND[0], "message": api.NOT_FOUND[1]}
+            limit, remaining, reset = state.rates.status(user, org)
+            body = {"title": NOT_FOUND[0], "message": NOT_FOUND[1]}
             return Response(404, dumps(body), _rate_headers(limit, remaining, reset))
         if token is None:
-            limit = state.rate_limit_for(None)
+            limit = state.rates.limit_for(None)
             body = {"title": "Unauthenticated", "message": auth_error}
             return Response(401, dumps(body), _rate_headers(limit, limit, RATE_WINDOW))
-        allowed, limit, remaining, reset = state.take_rate(user, org)
+        allowed, limit, remaining, reset = state.rates.take(user, org)
         headers = _rate_headers(limit, remaining, reset)
         if not allowed:
             return Response(429, dumps(TOO_MANY), headers)
@@ -287,62 +285,6 @@ class Handler(BaseHTTPRequestHandler):
         return Response(
             404, dumps({"error": "not_found", "error_description": "Unknown OAuth endpoint."})
         )
-
-    # -- control --------------------------------------------------------------------------------
-    def _control(self, request: Request) -> Response:
-        state = self.server.state
-        try:
-            data = json.loads(request.body or b"{}") if request.method == "POST" else {}
-            if not isinstance(data, dict):
-                raise ValueError("the body must be a JSON object")
-            key = (request.method, request.path.rstrip("/"))
-            if key == ("GET", "/_sandbox/faults"):
-                return Response(200, dumps(state.faults.to_dict()))
-            if key == ("POST", "/_sandbox/faults"):
-                if data.pop("reset", False):
-                    state.faults.reset()
-                state.faults.update(**data)
-                return Response(200, dumps(state.faults.to_dict()))
-            if key == ("POST", "/_sandbox/plan"):
-                org = state.set_plan(data["organization"], data["plan"], data.get("stage"))
-                return Response(200, dumps({"resource": organization_body(org)}))
-            if key == ("POST", "/_sandbox/role"):
-                user = state.get_user(data["user"])
-                org = (
-                    state.get_org(data["organization"])
-                    if data.get("organization")
-                    else user.organization
-                )
-                membership = state.set_role(org, user, data["role"])
-                return Response(200, dumps({"resource": api.membership_body(membership)}))
-            if key == ("POST", "/_sandbox/scim"):
-                org = state.set_scim(data["organization"], data.get("enabled", True))
-                return Response(
-                    200, dumps({"organization": org.uri, "scim_enabled": org.scim_enabled})
-                )
-            if key == ("GET", "/_sandbox/organizations"):
-                return Response(200, dumps({"collection": describe(state)}))
-        except (KeyError, ValueError, TypeError) as exc:
-            return Response(400, dumps({"title": "Invalid Argument", "message": str(exc)}))
-        return Response(404, dumps({"title": api.NOT_FOUND[0], "message": api.NOT_FOUND[1]}))
-
-
-def describe(state: SandboxState) -> list[dict]:
-    """Organizations with their demo tokens (for the command and ``/_sandbox/organizations``)."""
-    with state.lock:
-        return [
-            {
-                **organization_body(org),
-                "members": org.member_count,
-                "pending_invitations": sum(i.status == "pending" for i in org.invitations.values()),
-                "scim_enabled": org.scim_enabled,
-                "owner": org.owner.email if org.owner else None,
-                "owner_token": org.owner_token,
-                "admin_token": org.admin_token,
-                "user_token": org.user_token,
-            }
-            for org in state.organizations.values()
-        ]
 
 
 class SandboxHandle:

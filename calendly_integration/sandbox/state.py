@@ -1,5 +1,5 @@
 """In-memory data of the fake Calendly: organizations, users, memberships, invitations, tokens
-(the records themselves are in ``records.py``).
+(the records themselves are in ``records.py``, the rate-limit counters in ``ratelimits.py``).
 
 Everything lives in one :class:`SandboxState` guarded by one re-entrant lock (``state.lock``):
 the HTTP threads and the test code that inspects or mutates the state take it around every
@@ -16,7 +16,6 @@ from __future__ import annotations
 import bisect
 import collections
 import hashlib
-import math
 import secrets
 import threading
 import time
@@ -24,27 +23,16 @@ from collections.abc import Iterable
 from typing import Any
 
 from .faults import Faults
-
-# Re-exported: the sandbox's modules and tests import the records from here.
-from .records import (  # noqa: F401
+from .ratelimits import RateLimits
+from .records import (
     ACCESS_TOKEN_TTL,
-    ACTIVITY_RETENTION_DAYS,
     ALL_SCOPES,
-    AUTH_CODE_TTL,
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
-    DISABLED_RATE_LIMIT,
-    FREE_RATE_LIMIT,
-    PAID_RATE_LIMIT,
     PLANS,
-    PUBLIC_BASE,
-    RATE_WINDOW,
     REQUEST_LOG_SIZE,
     ROLES,
-    TOKEN_REQUESTS_PER_MINUTE,
-    ActivityLog,
     AuthCode,
-    EventLog,
     Invitation,
     Membership,
     OAuthClient,
@@ -64,7 +52,7 @@ class SandboxState:
     def __init__(self, faults: Faults | None = None, rate_limit: int | None = None):
         self.lock = threading.RLock()
         self.faults = faults if faults is not None else Faults()
-        self.rate_limit = rate_limit
+        self.rates = RateLimits(self.lock, rate_limit)
         self.organizations: dict[str, Organization] = {}
         self.users: dict[str, User] = {}
         self.memberships: dict[str, Membership] = {}
@@ -77,8 +65,6 @@ class SandboxState:
         self.request_log: list[tuple[str, str, int]] = []
         self.page_secret = secrets.token_bytes(32)
         self.listing_cache: collections.OrderedDict = collections.OrderedDict()
-        self._rate_windows: dict[str, list] = {}
-        self._token_times: dict[str, collections.deque] = {}
         self.register_oauth_client(
             DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, name="Sandbox demo app"
         )
@@ -339,68 +325,6 @@ class SandboxState:
             client = OAuthClient(client_id, client_secret, redirect_uris, name or client_id, scopes)
             self.oauth_clients[client_id] = client
             return client
-
-    # -- rate limits --------------------------------------------------------------------------
-    def rate_limit_for(self, org: Organization | None) -> int:
-        if self.rate_limit == 0:
-            return DISABLED_RATE_LIMIT
-        if self.rate_limit:
-            return int(self.rate_limit)
-        return FREE_RATE_LIMIT if org is not None and org.plan == "basic" else PAID_RATE_LIMIT
-
-    def take_rate(self, user: User, org: Organization) -> tuple[bool, int, int, int]:
-        """Count one request for ``user`` in its 60 s window.
-
-        Returns ``(allowed, limit, remaining, reset_seconds)``. Refused requests are not
-        counted. ``rate_limit=0`` counts but never refuses.
-        """
-        limit = self.rate_limit_for(org)
-        now = time.monotonic()
-        with self.lock:
-            window = self._rate_windows.get(user.uuid)
-            if window is None or now >= window[0] + RATE_WINDOW:
-                window = [now, 0]
-                self._rate_windows[user.uuid] = window
-            reset = max(1, math.ceil(window[0] + RATE_WINDOW - now))
-            if window[1] >= limit and self.rate_limit != 0:
-                return False, limit, 0, reset
-            window[1] += 1
-            return True, limit, max(0, limit - window[1]), reset
-
-    def rate_status(self, user: User | None, org: Organization | None) -> tuple[int, int, int]:
-        """``(limit, remaining, reset)`` without counting (for answers that are not counted)."""
-        limit = self.rate_limit_for(org)
-        if user is None:
-            return limit, limit, RATE_WINDOW
-        now = time.monotonic()
-        with self.lock:
-            window = self._rate_windows.get(user.uuid)
-            if window is None or now >= window[0] + RATE_WINDOW:
-                return limit, limit, RATE_WINDOW
-            return (
-                limit,
-                max(0, limit - window[1]),
-                max(1, math.ceil(window[0] + RATE_WINDOW - now)),
-            )
-
-    def take_token_request(self, user: User) -> tuple[bool, int, int]:
-        """At most 8 token requests per user per minute (sliding window).
-
-        Returns ``(allowed, remaining, reset_seconds)``.
-        """
-        now = time.monotonic()
-        with self.lock:
-            times = self._token_times.setdefault(user.uuid, collections.deque())
-            while times and now - times[0] >= RATE_WINDOW:
-                times.popleft()
-            if len(times) >= TOKEN_REQUESTS_PER_MINUTE:
-                return False, 0, max(1, math.ceil(times[0] + RATE_WINDOW - now))
-            times.append(now)
-            return (
-                True,
-                TOKEN_REQUESTS_PER_MINUTE - len(times),
-                max(1, math.ceil(times[0] + RATE_WINDOW - now)),
-            )
 
     # -- lookups ------------------------------------------------------------------------------
     def get_org(self, ref: Any) -> Organization:

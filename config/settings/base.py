@@ -140,7 +140,7 @@ SAM_SETTINGS = {
     "DEFAULT_ANALYZE_DAYS": 60,
     # Renewal right-sizing adds this much headroom to the seats in use (?headroom= overrides).
     "RIGHTSIZING_HEADROOM_PERCENT": env.int("RIGHTSIZING_HEADROOM_PERCENT", default=10),
-    # The largest directory file the people import reads (sam_saas.services.people_import).
+    # The largest directory file the people import reads (sam_saas.services.people_csv).
     "PEOPLE_IMPORT_MAX_BYTES": env.int("PEOPLE_IMPORT_MAX_BYTES", default=20 * 1024 * 1024),
     "PEOPLE_IMPORT_MAX_ROWS": env.int("PEOPLE_IMPORT_MAX_ROWS", default=200_000),
     "LOGIN_FAILURE_LIMIT": 5,

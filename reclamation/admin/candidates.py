@@ -1,4 +1,6 @@
-"""Admin for the candidate worklist.
+"""Admin for the candidate worklist: its columns, filters, search and per-currency total,
+"Identify candidates now", and the actions with their confirmation page. The candidate's own
+page (evidence, trail, buttons) is ``candidate_page``.
 
 Every candidate action goes through a confirmation page that lists the selected candidates and
 what will happen to each; submitting it re-checks the permission, and the state is re-checked
@@ -11,12 +13,10 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
-from django.contrib.admin.utils import flatten_fieldsets, unquote
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
 from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
@@ -28,44 +28,23 @@ from sam_saas.money import format_amount
 from sam_saas.services import jobs
 
 from ..kinds import JobKind
-from ..models import CandidateEvent, ReclamationCandidate, ReclamationRule
-from ..services import decisions, workflow
+from ..models import ReclamationCandidate
+from ..services import decisions, steps
 from ..services.actions import ADMIN_ACTIONS, APPROVE, REQUIRED, Action
-from ..services.identification import explain
 from ..services.savings import potential_total
 from ..services.wording import effect_text, provider_label
+from .candidate_page import FROM_PAGE, CandidatePageMixin
 from .state_filter import CandidateStateFilter
 
 State = ReclamationCandidate.State
 APPROVE_PERMISSION = "reclamation.approve_reclamationcandidate"
 MAX_LISTED = 20
-FROM_PAGE = "_from_page"  # the confirmation page was opened from the candidate's page
-
-
-class CandidateEventInline(admin.TabularInline):
-    """The candidate's trail: who moved it, when, from which state to which, and why."""
-
-    model = CandidateEvent
-    extra = 0
-    can_delete = False
-    fields = ("at", "actor_label", "from_state", "to_state", "note")
-    readonly_fields = fields
-    ordering = ("at", "pk")
-    verbose_name = "event"
-    verbose_name_plural = "history"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(ReclamationCandidate)
-class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAdmin):
+class ReclamationCandidateAdmin(
+    CandidatePageMixin, BoundedCountMixin, ExportCsvMixin, StrictModelAdmin
+):
     """The worklist. Columns come from the candidate's own snapshot, so the page needs no
     join and no query per row whatever its length."""
 
@@ -96,74 +75,6 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
         DirectoryDepartmentFilter,
     )
     search_fields = ("user_principal_name", "user_name", "department", "profile_name")
-    inlines = (CandidateEventInline,)
-    fieldsets = (
-        (
-            None,
-            {
-                "fields": (
-                    "state",
-                    "status_message",
-                    "justification",
-                    "why",
-                    "user_principal_name",
-                    "user_name",
-                    "department",
-                    "cost_center",
-                    "seat_kind",
-                    "subscription_link",
-                    "seat_decision",
-                )
-            },
-        ),
-        (
-            "Evidence",
-            {
-                "fields": (
-                    "last_activity_summary",
-                    "last_activity_at",
-                    "last_activity_source",
-                    "last_activity_evidence",
-                    "inactive_days",
-                    "manager",
-                    "proposed_reason",
-                )
-            },
-        ),
-        ("Savings", {"fields": ("savings", "savings_note")}),
-        (
-            "Rule and profile",
-            {"fields": ("profile_name", "provider", "rule_name", "rule_settings")},
-        ),
-        (
-            "Workflow",
-            {
-                "fields": (
-                    "created_at",
-                    "state_changed_at",
-                    "closed_at",
-                    "notified_at",
-                    "respond_by",
-                    "user_response",
-                    "responded_at",
-                    "manager_email",
-                    "attention_cause",
-                )
-            },
-        ),
-    )
-    # Every field on the page is read-only: candidates move only through the workflow actions.
-    readonly_fields = flatten_fieldsets(fieldsets)
-
-    change_form_template = "admin/reclamation/reclamationcandidate/change_form.html"
-
-    def get_queryset(self, request):
-        qs = super().get_queryset(request)
-        if request.resolver_match and request.resolver_match.url_name.endswith("_change"):
-            # The candidate's page: its evidence reads the seat, the person and the manager.
-            qs = qs.select_related("subscription", "person__manager", "profile")
-        return qs
-
     # -- permissions ---------------------------------------------------------------------------
 
     def has_add_permission(self, request):
@@ -193,87 +104,17 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
         """The name, or the e-mail of a seat without a known person."""
         return obj.user_name or obj.user_principal_name
 
-    @admin.display(description="inactive days", ordering="-last_activity_at")
-    def inactive_days(self, obj):
-        days = obj.inactive_days
-        return "never active" if days is None else days
-
     @admin.display(description="inactive", ordering="-last_activity_at")
     def inactive(self, obj):
         """Compact: "61 d"; "never" for a seat never used."""
         days = obj.inactive_days
         return "never" if days is None else f"{days} d"
 
-    @admin.display(description="last activity", ordering="last_activity_at")
-    def last_activity(self, obj):
-        if obj.last_activity_at is None:
-            return "never"
-        source = f" ({obj.last_activity_source})" if obj.last_activity_source else ""
-        return f"{obj.last_activity_at:%Y-%m-%d}{source}"
-
     @admin.display(description="saving / yr", ordering="potential_savings")
     def savings(self, obj):
         if not obj.savings_known:
             return "unknown"
         return format_amount(obj.potential_savings, obj.currency)
-
-    @admin.display(description="note")
-    def savings_note(self, obj):
-        from ..services.savings import savings_note
-
-        return savings_note(obj.provider)
-
-    @admin.display(description="last activity")
-    def last_activity_summary(self, obj):
-        """The evidence in one line; a never-active seat says since when it exists."""
-        vendor = provider_label(obj.provider)
-        if obj.last_activity_at is not None:
-            parts = [f"{obj.last_activity_at:%Y-%m-%d %H:%M} UTC"]
-            if obj.last_activity_source:
-                parts.append(f"from {obj.last_activity_source}")
-            if obj.last_activity_evidence:
-                parts.append(f"({obj.last_activity_evidence})")
-            return " ".join(parts)
-        subscription = obj.subscription if obj.subscription_id else None
-        created = getattr(subscription, "external_created_at", None)
-        if created is not None:
-            return f"never active since the seat was created at {vendor} on {created:%Y-%m-%d}"
-        seen = getattr(subscription, "first_seen_at", None)
-        if seen is not None:
-            return f"never active since the seat was first seen at {vendor} on {seen:%Y-%m-%d}"
-        return "never active"
-
-    @admin.display(description="manager")
-    def manager(self, obj):
-        person = obj.person if obj.person_id else None
-        manager = getattr(person, "manager", None)
-        if manager is None:
-            return "— (none on record: SAM approvers decide)"
-        return str(manager)
-
-    @admin.display(description="why it was raised")
-    def why(self, obj):
-        return explain(obj)
-
-    @admin.display(description="message")
-    def status_message(self, obj):
-        if obj.hint:
-            return format_html("{}<br><strong>Hint:</strong> {}", obj.message, obj.hint)
-        return obj.message or "—"
-
-    @admin.display(description="subscription")
-    def subscription_link(self, obj):
-        if obj.subscription_id is None:
-            return "— (no longer exists)"
-        url = reverse("admin:sam_saas_softwaresubscription_change", args=[obj.subscription_id])
-        return format_html('<a href="{}">{}</a>', url, obj.user_principal_name)
-
-    @admin.display(description="decision to keep the seat")
-    def seat_decision(self, obj):
-        subscription = obj.subscription
-        if subscription is None:
-            return "—"
-        return subscription.keep_summary() or "None: the seat may be proposed again."
 
     @admin.action(
         description="Propose again now (lift the decision to keep)", permissions=["change"]
@@ -295,16 +136,6 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
             f"Decision to keep lifted on {len(result.lifted)} seat(s); {result.raised} raised "
             "as candidate(s) again.",
             messages.SUCCESS,
-        )
-
-    @admin.display(description="rule settings when raised")
-    def rule_settings(self, obj):
-        snapshot = obj.rule_snapshot or {}
-        fields = {f.name: f.verbose_name for f in ReclamationRule._meta.fields}
-        return "; ".join(
-            f"{fields.get(k, k)}: {v}"
-            for k, v in snapshot.items()
-            if k in ReclamationRule.SNAPSHOT_FIELDS
         )
 
     # -- identify now --------------------------------------------------------------------------
@@ -376,7 +207,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
                 return self._after(request, result, candidates)
         return self._confirmation_page(request, action, candidates, reason, error)
 
-    def _after(self, request, result: workflow.ActionResult, candidates):
+    def _after(self, request, result: steps.ActionResult, candidates):
         """Where to go once the action ran: to what it created (the exclusion rule), back to
         the candidate's page when it was started there, else the worklist (None)."""
         if len(result.created) == 1:
@@ -392,7 +223,7 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
     def _page_url(self, candidate) -> str:
         return reverse("admin:reclamation_reclamationcandidate_change", args=[candidate.pk])
 
-    def _report(self, request, action: Action, result: workflow.ActionResult):
+    def _report(self, request, action: Action, result: steps.ActionResult):
         title = action.title
         if result.done:
             parts = [f"{title}: {len(result.done)} candidate(s) done."]
@@ -477,24 +308,6 @@ class ReclamationCandidateAdmin(BoundedCountMixin, ExportCsvMixin, StrictModelAd
             request, "admin/reclamation/reclamationcandidate/confirm_action.html", context
         )
 
-    # -- the candidate's page ------------------------------------------------------------------
-
-    def page_actions(self, request, obj) -> list[Action]:
-        """The actions valid for this candidate's state that this user may run."""
-        return [
-            a
-            for a in ADMIN_ACTIONS.values()
-            if a.applies_to(obj) and self._allowed(request, a.permission)
-        ]
-
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        obj = self.get_object(request, unquote(object_id))
-        extra_context = dict(extra_context or {})
-        if obj is not None:
-            extra_context["candidate_actions"] = self.page_actions(request, obj)
-            extra_context["from_page_field"] = FROM_PAGE
-        return super().change_view(request, object_id, form_url, extra_context)
-
 
 def _list_action(action: Action):
     """The admin list action of one workflow action (its confirmation page, then its run)."""
@@ -506,7 +319,7 @@ def _list_action(action: Action):
     return admin.action(description=action.menu, permissions=[action.permission])(run)
 
 
-# The workflow's actions, then the one about seats rather than candidates (h9a's decisions).
+# The workflow's actions, then the one about seats rather than candidates (keep decisions).
 ReclamationCandidateAdmin.actions = (
     *(_list_action(a) for a in ADMIN_ACTIONS.values()),
     "propose_again_now",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..models import ReclamationCandidate
-from . import answers, workflow
+from . import answers, steps, workflow
 from .wording import state_labels
 
 State = ReclamationCandidate.State
@@ -37,7 +37,7 @@ class Action:
     from_states: tuple[str, ...]
     permission: str
     outcome: Callable[[ReclamationCandidate], str]
-    # Admin actions: run(ids, actor, reason) → workflow.ActionResult.
+    # Admin actions: run(ids, actor, reason) → steps.ActionResult.
     # Link answers: run(candidate_id, nonce) → bool (False: the link lost a race).
     run: Callable
     reason: str = ""
@@ -77,7 +77,7 @@ ADMIN_ACTIONS: dict[str, Action] = {
             permission=APPROVE,
             reason=OPTIONAL,
             removes_seat=True,
-            outcome=workflow.next_step_text,
+            outcome=steps.next_step_text,
             run=lambda ids, actor, reason: workflow.approve(ids, actor, note=reason),
         ),
         Action(
@@ -100,7 +100,7 @@ ADMIN_ACTIONS: dict[str, Action] = {
             permission=CHANGE,
             reason=OPTIONAL,
             removes_seat=True,
-            outcome=workflow.revocation_text,
+            outcome=steps.revocation_text,
             run=lambda ids, actor, reason: workflow.reclaim_now(ids, actor, note=reason),
         ),
         Action(

@@ -20,8 +20,8 @@ from django.utils import timezone
 
 from ..models import ReclamationCandidate
 from . import decisions
+from .steps import to_revocation
 from .transitions import transition
-from .workflow import _to_revocation
 
 State = ReclamationCandidate.State
 Answer = ReclamationCandidate.UserResponse
@@ -106,7 +106,7 @@ def user_keeps(candidate_id: int, nonce: str) -> bool:
 def user_releases(candidate_id: int, nonce: str) -> bool:
     """ "Release it": Awaiting User → Awaiting Revocation (and the reclaim task)."""
     with transaction.atomic():
-        result = _to_revocation(
+        result = to_revocation(
             [candidate_id],
             [State.AWAITING_USER],
             None,
@@ -135,7 +135,7 @@ def manager_approves(candidate_id: int, nonce: str) -> bool:
     """The manager approves the removal: Awaiting Approval → Awaiting Revocation."""
     label = _manager_label(candidate_id)
     with transaction.atomic():
-        result = _to_revocation(
+        result = to_revocation(
             [candidate_id],
             [State.AWAITING_APPROVAL],
             None,

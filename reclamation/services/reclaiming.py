@@ -23,9 +23,9 @@ from sam_saas.models import SoftwareSubscription
 
 from ..models import ReclamationCandidate
 from . import transitions
+from .steps import mark_reclaimed
 from .transitions import transition, unclaimed
 from .wording import manual_text
-from .workflow import mark_reclaimed
 
 logger = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from django.utils.safestring import SafeString
 from sam_saas.money import Totals
 
 from ..models import OPEN_STATES, ReclamationCandidate
-from .workflow import provider_label
+from .wording import provider_label
 
 State = ReclamationCandidate.State
 

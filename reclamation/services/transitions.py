@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from ..models import CLOSED_STATES, CandidateEvent, ReclamationCandidate
 from .sql import insert_from_select
+from .wording import state_labels
 
 State = ReclamationCandidate.State
 
@@ -126,3 +127,33 @@ def record(candidate_id: int, note: str, actor=None, *, label: str = "") -> None
         to_state=state,
         note=note,
     )
+
+
+def explain_skipped(ids: Iterable[int], done: Iterable[int], allowed: Iterable[str]) -> dict:
+    """Why each of ``ids`` not in ``done`` did not move: one query."""
+    allowed = tuple(allowed)
+    rest = set(ids) - set(done)
+    if not rest:
+        return {}
+    now = timezone.now()
+    found = {
+        pk: (state, claim)
+        for pk, state, claim in ReclamationCandidate.objects.filter(pk__in=rest).values_list(
+            "pk", "state", "reclaim_started_at"
+        )
+    }
+    reasons = {}
+    for pk in sorted(rest):
+        if pk not in found:
+            reasons[pk] = "it no longer exists."
+            continue
+        state, claim = found[pk]
+        if claim and claim > now - CLAIM_LEASE and state == State.AWAITING_REVOCATION:
+            reasons[pk] = "its seat is being removed right now."
+        elif state not in allowed:
+            reasons[pk] = (
+                f"it is {State(state).label}; only {state_labels(allowed)} candidates qualify."
+            )
+        else:
+            reasons[pk] = "someone else changed it at the same time."
+    return reasons

@@ -13,14 +13,8 @@ from django.utils.html import format_html
 from ..forbidden import MissingPermission
 from ..models import Person
 from ..reports.csv_stream import BOM
-from ..services.people_import import (
-    COLUMN_DOCS,
-    COLUMNS,
-    PeopleImportError,
-    example_csv,
-    import_people,
-    needs_typed_confirmation,
-)
+from ..services.people_csv import COLUMN_DOCS, COLUMNS, PeopleImportError, example_csv
+from ..services.people_import import import_people, needs_typed_confirmation
 from .export import ExportCsvMixin
 from .filters import IndexedValuesFilter
 from .forms import PeopleImportForm

@@ -49,7 +49,7 @@ def make_oauth_profile(sandbox, oauth_parent):
     """A child alias holding a real OAuth pair issued by the fake for an admin of ``org``."""
 
     def make(name="Acme OAuth", org=None, scopes=None, user=None):
-        from calendly_integration.sandbox.state import ALL_SCOPES
+        from calendly_integration.sandbox.records import ALL_SCOPES
 
         org = org or sandbox.state.default_org
         user = user or admin_member(org)

@@ -13,7 +13,6 @@ from calendly_integration.client import (
     CalendlyClient,
     ClientStats,
     StaticToken,
-    uuid_from_uri,
 )
 from calendly_integration.errors import (
     CalendlyError,
@@ -25,6 +24,7 @@ from calendly_integration.errors import (
     Transient,
     Unauthorized,
 )
+from calendly_integration.resources import uuid_from_uri
 
 API = "https://api.calendly.com"
 TOKEN = "pat-SECRET-token-0123456789"
@@ -299,7 +299,7 @@ def test_it_raises_transient_when_retries_are_exhausted(rsps, make_client, sleep
 
 def test_it_caps_the_backoff(make_client, sleep):
     client = make_client(backoff_base=1, backoff_cap=4, jitter=lambda: 1.0)
-    assert [client._backoff(n) for n in range(5)] == [1, 2, 4, 4, 4]
+    assert [client.policy.backoff(n) for n in range(5)] == [1, 2, 4, 4, 4]
 
 
 @pytest.mark.parametrize(

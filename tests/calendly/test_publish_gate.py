@@ -7,7 +7,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
 
-from calendly_integration.sandbox.state import ALL_SCOPES
+from calendly_integration.sandbox.records import ALL_SCOPES
 from sam_saas.models import IntegrationProfile, ProfileValidation
 from sam_saas.services import lifecycle
 

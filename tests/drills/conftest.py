@@ -15,7 +15,7 @@ import threading
 import pytest
 
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
-from calendly_integration.sandbox.state import ALL_SCOPES
+from calendly_integration.sandbox.records import ALL_SCOPES
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun, SoftwareSubscription
 from sam_saas.services import jobs
 

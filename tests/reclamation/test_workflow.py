@@ -8,7 +8,7 @@ from django.core import mail
 from django.utils import timezone
 
 from reclamation.models import ReclamationCandidate
-from reclamation.services import transitions, workflow
+from reclamation.services import sweeps, transitions, workflow
 from reclamation.services.rules import ensure_rule
 from sam_saas.models import SoftwareSubscription
 from tests import factories
@@ -192,7 +192,7 @@ def test_it_starts_ready_candidates_raised_by_an_earlier_run(
     new = candidate(profile, state=State.READY)
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = workflow.advance_ready(before=timezone.now() - dt.timedelta(hours=1))
+        result = sweeps.advance_ready(before=timezone.now() - dt.timedelta(hours=1))
 
     assert result.done == [old.pk]
     assert state_of(old) == State.CLOSED_COMPLETE
@@ -213,7 +213,7 @@ def test_it_reclaims_when_the_user_does_not_answer_in_time(
     )
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = workflow.expire_awaiting_user()
+        result = sweeps.expire_awaiting_user()
 
     assert result.done == [late.pk]
     assert state_of(late) == State.CLOSED_COMPLETE

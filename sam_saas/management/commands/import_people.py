@@ -6,7 +6,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 
-from sam_saas.services.people_import import COLUMNS, PeopleImportError, import_people
+from sam_saas.services.people_csv import COLUMNS, PeopleImportError
+from sam_saas.services.people_import import import_people
 
 
 class Command(BaseCommand):

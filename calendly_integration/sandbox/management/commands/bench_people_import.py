@@ -14,7 +14,8 @@ from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
-from sam_saas.services.people_import import COLUMNS, import_people
+from sam_saas.services.people_csv import COLUMNS
+from sam_saas.services.people_import import import_people
 
 
 class Rollback(Exception):

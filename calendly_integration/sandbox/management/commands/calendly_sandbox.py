@@ -15,8 +15,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
-from calendly_integration.sandbox.server import describe
-from calendly_integration.sandbox.state import ALL_SCOPES, PLANS
+from calendly_integration.sandbox.control import describe
+from calendly_integration.sandbox.records import ALL_SCOPES, PLANS
 
 EXTRA_ORG_NAMES = ("Globex Sandbox", "Initech Sandbox", "Umbrella Sandbox", "Stark Sandbox")
 
