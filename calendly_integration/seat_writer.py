@@ -28,6 +28,7 @@ Kind = SoftwareSubscription.Kind
 Status = SoftwareSubscription.Status
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 MICROSECOND = dt.timedelta(microseconds=1)
+PREFETCH_CHUNK = 10_000
 
 
 def identifier_and_model(plan: str) -> SubscriptionIdentifier:
@@ -109,6 +110,11 @@ class SeatWriter:
             .first()
         )
         self.existing = stored_seats(profile)
+        # A re-run: the people of every stored seat looked up now, a few large queries
+        # instead of one per batch (the batches then ask only about new e-mails).
+        stored = [row[1] for row in self.existing.values()]
+        for start in range(0, len(stored), PREFETCH_CHUNK):
+            self.engine.prefetch(stored[start : start + PREFETCH_CHUNK])
         self.created = self.updated = 0
 
     def write(self, seats: list[Seat]) -> None:
