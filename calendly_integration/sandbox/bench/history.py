@@ -7,7 +7,7 @@ import datetime as dt
 
 from sam_saas import jobkinds
 from sam_saas.models import JobRun, LicencePositionSnapshot
-from sam_saas.services import positions
+from sam_saas.services import figures, positions
 
 from .naming import PREFIX, sql_array, sql_text_array
 from .sql import insert_select
@@ -120,8 +120,10 @@ def candidates(profiles, now: dt.datetime) -> None:
 
 def snapshots(today: dt.date) -> None:
     """Today's licence position computed for real, and eight earlier weeks derived from it
-    (reconciling nine times over a million seats would triple the build time)."""
+    (reconciling nine times over a million seats would triple the build time), and the
+    dashboard's stored figures, as the reconcile job leaves them."""
     positions.reconcile(on=today)
+    figures.refresh()
     rows = list(LicencePositionSnapshot.objects.filter(date=today))
     earlier = []
     for weeks in range(1, 9):
