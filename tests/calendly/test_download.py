@@ -92,9 +92,7 @@ def test_an_unchanged_rerun_writes_no_seat_and_moves_last_seen_on_the_profile(
     assert set(seen) == {profile.last_listed_at}
 
 
-def test_a_rerun_asks_the_directory_once_not_once_per_batch(
-    sandbox, make_pat_profile, monkeypatch
-):
+def test_a_rerun_asks_the_directory_once_not_once_per_batch(sandbox, make_pat_profile, monkeypatch):
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
