@@ -61,6 +61,10 @@ class _Aborted(Exception):
     pass
 
 
+# Batches of seats (500 each, about 1 KB a seat) the fetch may run ahead of the writer. Enough
+# for the fetch to go on while the writer starts (reading a large profile's stored seats and
+# their people takes a second or two), bounded so a slow database still slows the fetch.
+QUEUED_BATCHES = 40
 _FINISH = object()
 _ABORT = object()
 
@@ -70,7 +74,7 @@ class ThreadedWriter:
     (so a slow database slows the fetch down instead of filling memory)."""
 
     def __init__(self, factory):
-        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._queue: queue.Queue = queue.Queue(maxsize=QUEUED_BATCHES)
         self._error: BaseException | None = None
         self._result: WriteResult | None = None
         self._thread = threading.Thread(
