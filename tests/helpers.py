@@ -32,14 +32,15 @@ def consent(authorize_url: str, account: str | None = None) -> str:
 def registered_connector(provider: str, connector):
     """Register ``connector`` for ``provider`` for the duration, then restore what was there."""
     previous = connectors._registry.get(provider)
-    connectors.register(provider, lambda: connector)
+    previous_label = connectors.provider_label(provider)
+    connectors.register(provider, lambda: connector, label=connector.label)
     try:
         yield connector
     finally:
         if previous is None:
-            connectors._registry.pop(provider, None)
+            connectors.unregister(provider)
         else:
-            connectors.register(provider, previous)
+            connectors.register(provider, previous, label=previous_label)
 
 
 def replace_handler(monkeypatch, kind: str, handler) -> None:
