@@ -84,7 +84,8 @@ def oauth_profile(sandbox, org):
 @pytest.fixture
 def hostile_after(sandbox):
     """``hostile_after(n, action)``: run ``action()`` once, right after the ``n``-th API request
-    from now has been answered."""
+    from now has been handled (before its answer is sent, so the client's next request already
+    meets the hostile vendor)."""
     state = sandbox.state
     original = state.log_request
     pending: list[list] = []
