@@ -72,13 +72,13 @@ def alias_form(alias, **changes) -> dict:
     }
 
 
-def oauth_profile(sandbox, **profile_fields):
-    """A draft Calendly profile on a child alias of the sandbox's OAuth app (parent "Calendly
-    app", child "Acme child"), not yet connected."""
+def oauth_app(sandbox):
+    """The parent alias "Calendly app": the sandbox's OAuth app (client id and secret) and
+    endpoints, which child aliases inherit."""
     from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-    from sam_saas.models import ConnectionAlias, IntegrationProfile
+    from sam_saas.models import ConnectionAlias
 
-    parent = ConnectionAlias.objects.create(
+    return ConnectionAlias.objects.create(
         name="Calendly app",
         auth_type=ConnectionAlias.AuthType.OAUTH2,
         api_base_url=sandbox.url,
@@ -86,6 +86,14 @@ def oauth_profile(sandbox, **profile_fields):
         client_id=DEFAULT_CLIENT_ID,
         client_secret=DEFAULT_CLIENT_SECRET,
     )
+
+
+def oauth_profile(sandbox, **profile_fields):
+    """A draft Calendly profile on a child alias of the sandbox's OAuth app (parent "Calendly
+    app", child "Acme child"), not yet connected."""
+    from sam_saas.models import ConnectionAlias, IntegrationProfile
+
+    parent = oauth_app(sandbox)
     child = ConnectionAlias.objects.create(
         name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
     )
