@@ -25,7 +25,7 @@ def after_download(sender, profile, run, **kwargs):
     """A profile gets its reviewable rule on its first download; the open candidates of seats
     that vanished at the vendor close at once, and candidates waiting for a user whose seat
     now matches a person return to Ready."""
-    from .services.identification import close_vanished
+    from .services.premises import close_vanished
     from .services.rules import ensure_rule
     from .services.sweeps import resolve_attention
 
@@ -59,7 +59,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
         from . import dashboard, figures, jobs, profile_pages, reports
-        from .services import decisions, identification
+        from .services import decisions, premises
 
         jobs.register()
         pre_delete.connect(
@@ -68,9 +68,7 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
-        seats_rejudged.connect(
-            identification.after_rejudge, dispatch_uid="reclamation.after_rejudge"
-        )
+        seats_rejudged.connect(premises.after_rejudge, dispatch_uid="reclamation.after_rejudge")
         seats_rejudged.connect(resolve_after_rejudge, dispatch_uid="reclamation.resolve_attention")
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # What the core shows of reclamation: reports, dashboard tiles, charts and columns,
@@ -80,7 +78,8 @@ class ReclamationConfig(AppConfig):
         profile_pages.register()
         extensions.register_stale_thresholds(figures.stale_thresholds)
         extensions.register_savings_source(figures.savings_by_position)
-        extensions.register_stale_differences(figures.stale_differences)
+        extensions.register_stale_differences(figures.stale_differences_by_profile)
+        figures.register_refreshes()
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")

@@ -47,6 +47,36 @@ def stale_thresholds() -> StaleThresholds:
     return StaleThresholds(default, per_profile)
 
 
+def register_refreshes() -> None:
+    """The stored dashboard figures (``sam_saas.services.figures``) the reclamation jobs
+    change: identification and reclaiming change the savings and which stale seats are
+    candidates, and reclaiming removes seats; a rule's threshold changes which seats are
+    stale, so saving or deleting a rule refreshes its profile's figures once committed."""
+    from django.db.models.signals import post_delete, post_save
+
+    from sam_saas import extensions
+
+    from .kinds import JobKind
+
+    for kind in (JobKind.CANDIDATES, JobKind.PROFILE_CANDIDATES):
+        extensions.refresh_figures_after(kind, "savings", "stale_reasons")
+    extensions.refresh_figures_after(JobKind.RECLAIM, "seats", "savings", "stale_reasons")
+    for signal in (post_save, post_delete):
+        signal.connect(
+            _rule_changed, sender=ReclamationRule, dispatch_uid=f"reclamation.figures.{signal}"
+        )
+
+
+def _rule_changed(sender, instance, **kwargs) -> None:
+    from django.db import transaction
+
+    from sam_saas.services import figures
+
+    if instance.profile_id is not None and not figures.in_job():
+        profile_id = instance.profile_id
+        transaction.on_commit(lambda: figures.refresh(None, [profile_id]))
+
+
 def savings_by_position(since: dt.datetime, published) -> dict[tuple, SavingsTotals]:
     """One grouped query over open candidates and candidates closed complete since
     ``since`` of the ``published`` profiles (or of removed ones), by software model, profile,
@@ -109,10 +139,27 @@ def savings_by_position(since: dt.datetime, published) -> dict[tuple, SavingsTot
 
 
 def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleComparison:
-    """How the stale seats (``SubscriptionQuerySet.stale()``) and the open low-usage and
-    never-used candidates compare: the stale seats that are not such candidates, each by the
-    first reason that applies, and those candidates whose seat is not a stale seat. Four
-    small queries."""
+    """How the stale seats (``SubscriptionQuerySet.stale()``; ``profile``: of that profile)
+    and the open low-usage and never-used candidates compare: the stale seats that are not
+    such candidates, each by the first reason that applies, and those candidates whose seat
+    is not a stale seat (the rule page's comparison)."""
+    profile_ids = None
+    if profile is not None:
+        stale_seats = stale_seats.filter(profile=profile)
+        profile_ids = [profile.pk]
+    total = StaleComparison()
+    for comparison in stale_differences_by_profile(stale_seats, now, profile_ids).values():
+        total.add(comparison)
+    return total.without_zeros()
+
+
+def stale_differences_by_profile(
+    stale_seats, now: dt.datetime, profile_ids: list[int] | None = None
+) -> dict[int, StaleComparison]:
+    """:func:`stale_differences` per profile of the ``stale_seats`` (the dashboard's stored
+    figures; registered with ``sam_saas.extensions``): every reason listed, zeros included,
+    so profiles add up in one order; ``profile_ids``: the candidates of those profiles only
+    (the seats are the caller's). Four small queries whatever the number of profiles."""
     rules = list(
         ReclamationRule.objects.filter(profile__isnull=False).only(
             "profile_id", "active", "grace_days", "include_never_active"
@@ -136,69 +183,90 @@ def stale_differences(stale_seats, now: dt.datetime, profile=None) -> StaleCompa
             condition=Q(reclamation_candidates__state__in=OPEN_STATES),
         )
     )
-    reasons = [
-        (
-            # Any other open candidate: the matching kinds were taken by the first When.
-            Q(open_candidate__pk__isnull=False),
-            "raised for another reason (leaver or stale invitation)",
-        ),
-        (Q(excluded_from_reclamation=True), "excluded from reclamation"),
-        (Q(role__iexact="owner"), "held by the organization owner, which cannot be removed"),
-        (
-            ~Q(profile_id__in=[r.profile_id for r in rules if r.active]),
-            "in a profile whose reclamation rule is inactive or not created yet",
-        ),
-        (~Q(profile__in=activity_known), "in a profile with no successful activity pull yet"),
-        (
-            Q(last_activity_at__isnull=True)
-            & Q(profile_id__in=[r.profile_id for r in rules if not r.include_never_active]),
-            "never active, and the rule leaves never-active seats out",
-        ),
-        (grace, "within the rule's grace period for new seats"),
-        (
-            Q(keep_until__gt=now),
-            "kept by a recorded decision (rejected, or kept by the user or manager) until "
-            "their propose-again date",
-        ),
-    ]
     whens = [When(open_candidate__justification__in=STALE_KINDS, then=Value(0))]
-    whens += [When(condition, then=Value(i + 1)) for i, (condition, _) in enumerate(reasons)]
-    counts = dict(
+    whens += [
+        When(condition, then=Value(i + 1))
+        for i, (condition, _) in enumerate(_reasons(rules, activity_known, grace, now))
+    ]
+    counts: dict[int, dict[int, int]] = defaultdict(dict)
+    for profile_id, why, n in (
         judged.annotate(why=Case(*whens, default=Value(-1), output_field=IntegerField()))
         .order_by()
-        .values_list("why")
+        .values_list("profile_id", "why")
         .annotate(n=Count("pk"))
-        .values_list("why", "n")
-    )
-    seats = [(counts.get(i + 1, 0), why) for i, (_, why) in enumerate(reasons)]
-    seats.append(
-        (
-            counts.get(-1, 0),
-            "not proposed yet: the next identification raises them",
-        )
-    )
+        .values_list("profile_id", "why", "n")
+    ):
+        counts[profile_id][why] = n
     matching = ReclamationCandidate.objects.filter(
         state__in=OPEN_STATES,
         justification__in=STALE_KINDS,
         profile__status=IntegrationProfile.Status.PUBLISHED,
     )
-    if profile is not None:
-        matching = matching.filter(profile=profile)
+    if profile_ids is not None:
+        matching = matching.filter(profile_id__in=profile_ids)
     # Driven from the few matching candidates, each probing its own seat (NOT EXISTS), rather
     # than hashing every stale seat; a candidate without a seat stays "not stale" as before.
-    not_stale = matching.filter(
-        ~Exists(stale_seats.filter(pk=OuterRef("subscription_id")))
-    ).aggregate(
-        excluded=Count("pk", filter=Q(subscription__excluded_from_cost=True)),
-        other=Count("pk", filter=~Q(subscription__excluded_from_cost=True)),
-    )
-    candidates = [
-        (not_stale["excluded"], "on seats excluded from cost"),
-        (not_stale["other"], "on seats no longer stale (the next identification closes them)"),
+    not_stale = {
+        row["profile_id"]: row
+        for row in matching.filter(~Exists(stale_seats.filter(pk=OuterRef("subscription_id"))))
+        .order_by()
+        .values("profile_id")
+        .annotate(
+            excluded=Count("pk", filter=Q(subscription__excluded_from_cost=True)),
+            other=Count("pk", filter=~Q(subscription__excluded_from_cost=True)),
+        )
+    }
+    return {
+        profile_id: _comparison(
+            counts.get(profile_id, {}), not_stale.get(profile_id, {"excluded": 0, "other": 0})
+        )
+        for profile_id in {*counts, *not_stale}
+    }
+
+
+REASONS = (
+    "raised for another reason (leaver or stale invitation)",
+    "excluded from reclamation",
+    "held by the organization owner, which cannot be removed",
+    "in a profile whose reclamation rule is inactive or not created yet",
+    "in a profile with no successful activity pull yet",
+    "never active, and the rule leaves never-active seats out",
+    "within the rule's grace period for new seats",
+    "kept by a recorded decision (rejected, or kept by the user or manager) until "
+    "their propose-again date",
+)
+NOT_PROPOSED = "not proposed yet: the next identification raises them"
+
+
+def _reasons(rules, activity_known, grace, now) -> list[tuple[Q, str]]:
+    """Why a stale seat is not an open low-usage or never-used candidate, first match wins."""
+    conditions = [
+        # Any other open candidate: the matching kinds were taken by the first When.
+        Q(open_candidate__pk__isnull=False),
+        Q(excluded_from_reclamation=True),
+        Q(role__iexact="owner"),
+        ~Q(profile_id__in=[r.profile_id for r in rules if r.active]),
+        ~Q(profile__in=activity_known),
+        Q(last_activity_at__isnull=True)
+        & Q(profile_id__in=[r.profile_id for r in rules if not r.include_never_active]),
+        grace,
+        Q(keep_until__gt=now),
     ]
+    return list(zip(conditions, REASONS, strict=True))
+
+
+def _comparison(counts: dict[int, int], not_stale: dict) -> StaleComparison:
+    seats = [(counts.get(i + 1, 0), why) for i, why in enumerate(REASONS)]
+    seats.append((counts.get(-1, 0), NOT_PROPOSED))
     return StaleComparison(
         stale=sum(counts.values()),
         matching=counts.get(0, 0),
-        seats_not_candidates=[(n, why) for n, why in seats if n],
-        candidates_not_stale=[(n, why) for n, why in candidates if n],
+        seats_not_candidates=seats,
+        candidates_not_stale=[
+            (not_stale["excluded"], "on seats excluded from cost"),
+            (
+                not_stale["other"],
+                "on seats no longer stale (the next identification closes them)",
+            ),
+        ],
     )

@@ -20,7 +20,8 @@ class SamSaasConfig(AppConfig):
         )
         from .models import JobRun
         from .permissions import sync_after_migrate
-        from .services import jobs, people_import, positions, rejudge
+        from .services import figures, jobs, people_import, positions, rejudge
+        from .signals import job_finished, seats_rejudged
 
         Kind = JobRun.Kind
         jobkinds.register(Kind.DOWNLOAD, Kind.DOWNLOAD.label, jobs.run_download)
@@ -59,6 +60,10 @@ class SamSaasConfig(AppConfig):
         jobkinds.register_beat(
             "prune-job-runs", "sam_saas.tasks.prune_job_runs", crontab(hour=3, minute=15)
         )
+        # The dashboard's figures, kept by the jobs that change them.
+        figures.register_core()
+        seats_rejudged.connect(figures.after_rejudge, dispatch_uid="sam_saas.figures_rejudged")
+        job_finished.connect(figures.after_job, dispatch_uid="sam_saas.figures_after_job")
         # Models added after the groups' migration (and other apps' grants) reach the groups.
         post_migrate.connect(
             sync_after_migrate, sender=self, dispatch_uid="sam_saas.sync_permission_groups"

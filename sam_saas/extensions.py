@@ -51,6 +51,47 @@ class StaleComparison:
         """Open low-usage and never-used candidates, on stale seats or not."""
         return self.matching + sum(n for n, _ in self.candidates_not_stale)
 
+    def add(self, other: StaleComparison) -> None:
+        """Add another profile's comparison (the reasons keep their first-seen order)."""
+        self.stale += other.stale
+        self.matching += other.matching
+        for mine, theirs in (
+            (self.seats_not_candidates, other.seats_not_candidates),
+            (self.candidates_not_stale, other.candidates_not_stale),
+        ):
+            index = {why: i for i, (_, why) in enumerate(mine)}
+            for n, why in theirs:
+                if why in index:
+                    mine[index[why]] = (mine[index[why]][0] + n, why)
+                else:
+                    index[why] = len(mine)
+                    mine.append((n, why))
+
+    def without_zeros(self) -> StaleComparison:
+        return StaleComparison(
+            self.stale,
+            self.matching,
+            [(n, why) for n, why in self.seats_not_candidates if n],
+            [(n, why) for n, why in self.candidates_not_stale if n],
+        )
+
+    def as_json(self) -> dict:
+        return {
+            "stale": self.stale,
+            "matching": self.matching,
+            "seats_not_candidates": [list(item) for item in self.seats_not_candidates],
+            "candidates_not_stale": [list(item) for item in self.candidates_not_stale],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> StaleComparison:
+        return cls(
+            data["stale"],
+            data["matching"],
+            [tuple(item) for item in data["seats_not_candidates"]],
+            [tuple(item) for item in data["candidates_not_stale"]],
+        )
+
     def text(self) -> str:
         text = f"{self.matching} of the {self.stale} stale seat(s) are open low-usage or "
         text += "never-used candidates."
@@ -108,6 +149,19 @@ class RelatedLink:
     note: str = ""
 
 
+@dataclass(frozen=True)
+class FigureGroup:
+    """Figures the jobs store for the dashboard (:mod:`sam_saas.services.figures`).
+    ``compute(profile_ids, now, removed)`` → ``{(software_model_id, profile_id): json}`` for
+    those published profiles (and, when ``removed``, for removed profiles: profile None),
+    computed with the same queryset methods as the live figure."""
+
+    key: str
+    label: str
+    compute: Callable[..., dict]
+    order: int = 100
+
+
 @dataclass
 class Registry:
     reports: list[Contribution] = field(default_factory=list)
@@ -116,7 +170,11 @@ class Registry:
     position_columns: list[PositionColumn] = field(default_factory=list)
     stale_thresholds: Callable[[], StaleThresholds] | None = None
     savings_source: Callable[..., dict] | None = None
-    stale_differences: Callable[..., StaleComparison] | None = None
+    stale_differences: Callable[..., dict] | None = None
+    figure_groups: list[FigureGroup] = field(default_factory=list)
+    # Job kind → the figure groups a successful run of it refreshes (for its profile, or for
+    # every profile when the run has none).
+    figure_refreshes: dict[str, set[str]] = field(default_factory=dict)
     profile_columns: list[ProfileColumn] = field(default_factory=list)
     # build(profile) → [RelatedLink, ...] for the profile page's related lists.
     profile_links: list[Contribution] = field(default_factory=list)
@@ -169,10 +227,22 @@ def register_savings_source(source: Callable[..., dict]) -> None:
     registry.savings_source = source
 
 
-def register_stale_differences(source: Callable[..., StaleComparison]) -> None:
-    """``source(stale_seats, now)`` → a :class:`StaleComparison`: by how many and why the
-    stale seats legitimately differ from the open candidates of the matching kinds."""
+def register_stale_differences(source: Callable[..., dict]) -> None:
+    """``source(stale_seats, now, profile_ids)`` → ``{profile_id: StaleComparison}`` (the
+    candidates of ``profile_ids`` only; None: all): per profile, by how
+    many and why the stale seats legitimately differ from the open candidates of the
+    matching kinds (every reason listed, zeros included, so profiles add up in one order)."""
     registry.stale_differences = source
+
+
+def register_figure_group(group: FigureGroup) -> None:
+    _add(registry.figure_groups, group)
+
+
+def refresh_figures_after(kind: str, *group_keys: str) -> None:
+    """A successful job of ``kind`` changes these stored figure groups: refresh them (for
+    the run's profile) when it ends. Idempotent."""
+    registry.figure_refreshes.setdefault(str(kind), set()).update(group_keys)
 
 
 def stale_thresholds() -> StaleThresholds | None:

@@ -18,3 +18,8 @@ keep_lifted = Signal()
 # because their premise broke: the reclamation app closes open candidates of seats now
 # excluded from reclamation, and leaver candidates whose person is active again.
 seats_rejudged = Signal()
+
+# Sent after a job run's handler returned and its outcome was recorded (succeeded or failed),
+# outside its transaction. kwargs: run. The stored dashboard figures refresh what a successful
+# run of its kind changed (sam_saas.services.figures).
+job_finished = Signal()

@@ -4,6 +4,7 @@ from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
 from .choices import Process
 from .connections import ConnectionAlias
 from .entitlements import Entitlement
+from .figures import StoredFigures
 from .jobs import JobRun
 from .people import Person
 from .positions import LicencePositionSnapshot
@@ -28,6 +29,7 @@ __all__ = [
     "Publisher",
     "SoftwareModel",
     "SoftwareSubscription",
+    "StoredFigures",
     "KeepDecision",
     "SubscriptionIdentifier",
     "SubscriptionIdentifierExclusionRule",

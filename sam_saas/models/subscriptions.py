@@ -290,6 +290,14 @@ class SoftwareSubscription(models.Model):
             # PostgreSQL has, created in migration 0011.
             models.Index(fields=["profile", "user_principal_name"], name="sam_sub_profile_upn_idx"),
             models.Index(fields=["role"], name="sam_sub_role_idx"),
+            # "Has user: No" (the dashboard's subscriptions-without-user tile) in the default
+            # order: seats without a person are a few percent, bunched in some profiles, so
+            # walking the full order index for them read 180k pages at a million seats.
+            models.Index(
+                fields=["profile", "user_principal_name"],
+                condition=Q(person__isnull=True),
+                name="sam_sub_no_person_idx",
+            ),
         ]
 
     def __str__(self):

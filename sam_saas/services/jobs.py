@@ -6,6 +6,7 @@ Every way in (beat, the admin's buttons, ``manage.py refresh``) goes through
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import logging
 import time
@@ -19,6 +20,7 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 
 from .. import jobkinds
 from ..models import IntegrationProfile, JobRun
+from ..signals import job_finished
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +31,11 @@ class JobAlreadyOpen(Exception):
     def __init__(self, existing: JobRun | None):
         self.existing = existing
         super().__init__(f"Already queued or running: {existing}")
+
+
+_handler_running: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "job_handler_running", default=False
+)
 
 
 def _open_run(profile: IntegrationProfile | None, kind: str) -> JobRun | None:
@@ -240,9 +247,21 @@ def execute(run_id: int, *, redelivered: bool = False) -> JobRun | None:
     if run is None:
         logger.info("job %s is not queued any more; nothing to do", run_id)
         return None
-    with recording(run):
-        jobkinds.handler_for(run.kind)(run)
+    token = _handler_running.set(True)
+    try:
+        with recording(run):
+            jobkinds.handler_for(run.kind)(run)
+    finally:
+        _handler_running.reset(token)
+    # The dashboard's stored figures refresh what this kind changed (services.figures).
+    job_finished.send(sender=JobRun, run=run)
     return run
+
+
+def handler_running() -> bool:
+    """Whether a job's handler is running in this context (what it changes is refreshed
+    when it ends, on ``job_finished``)."""
+    return _handler_running.get()
 
 
 def run_now(profile: IntegrationProfile | None, kind: str, trigger: str) -> JobRun:

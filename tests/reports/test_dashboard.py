@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from reclamation.models import ReclamationCandidate
-from sam_saas.models import ConnectionAlias, SoftwareSubscription
+from sam_saas.models import ConnectionAlias, SoftwareSubscription, StoredFigures
+from sam_saas.services import figures
 from tests import factories
 
 from .conftest import seats
@@ -161,17 +162,40 @@ def test_it_links_every_bar_to_the_list_it_counts(admin_client, model, profile):
 def test_it_runs_a_bounded_number_of_queries(admin_client, model, profile):
     admin_client.get(DASHBOARD)  # warm the per-process caches
     _populate(model, profile, 5)
+    figures.refresh()  # what the jobs that changed the seats do when they end
     with CaptureQueriesContext(connection) as small:
         admin_client.get(DASHBOARD)
     _populate(factories.SoftwareModelFactory(), profile, 50)
+    figures.refresh()
     with CaptureQueriesContext(connection) as large:
         assert admin_client.get(DASHBOARD).status_code == 200
 
     assert SoftwareSubscription.objects.count() > 200
     assert len(small) == len(large)
     assert (
-        len(large) <= 20
-    )  # 15, + the form's three lists, profiles needing attention, rules to review
+        len(large) <= 17
+    )  # 11, + the form's three lists, profiles needing attention, rules to review, thresholds
+    # No statement of the page reads the seat or candidate tables: the jobs' figures do.
+    read = " ".join(q["sql"] for q in large.captured_queries)
+    assert '"sam_saas_softwaresubscription"' not in read
+    assert '"reclamation_reclamationcandidate"' not in read
+
+
+def test_a_profile_without_stored_figures_is_computed_once_and_stored(admin_client, model, profile):
+    """A fresh install (or a profile just published) has no figures yet: the first view
+    computes and stores them rather than showing zero, the next one only reads them."""
+    _populate(model, profile, 3)
+    assert not StoredFigures.objects.exists()
+
+    page = admin_client.get(DASHBOARD).content.decode()
+
+    assert _tile_value(page, "without_user") == "3"
+    assert StoredFigures.objects.filter(profile=profile, group=figures.SEATS).exists()
+    with CaptureQueriesContext(connection) as again:
+        admin_client.get(DASHBOARD)
+    assert '"sam_saas_softwaresubscription"' not in " ".join(
+        q["sql"] for q in again.captured_queries
+    )
 
 
 def test_it_shows_right_sizing_for_renewals(admin_client, model, profile):

@@ -41,7 +41,7 @@ from sam_saas.models import (
     SoftwareSubscription,
     SubscriptionIdentifier,
 )
-from sam_saas.services import positions
+from sam_saas.services import figures, positions
 
 from .sql import execute, insert_select, scalar
 
@@ -367,8 +367,10 @@ def _reclamation(profiles, now: dt.datetime) -> None:
 
 def _snapshots(today: dt.date) -> None:
     """Today's licence position computed for real, and eight earlier weeks derived from it
-    (reconciling nine times over a million seats would triple the build time)."""
+    (reconciling nine times over a million seats would triple the build time), and the
+    dashboard's stored figures, as the reconcile job leaves them."""
     positions.reconcile(on=today)
+    figures.refresh()
     rows = list(LicencePositionSnapshot.objects.filter(date=today))
     earlier = []
     for weeks in range(1, 9):

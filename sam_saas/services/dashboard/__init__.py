@@ -1,11 +1,13 @@
 """The overview dashboard: tiles, server-rendered SVG charts, the licence position and the
 renewals to right-size.
 
-A fixed number of queries whatever the data: the licence position's grouped queries
-(:func:`sam_saas.services.positions.compute`), then one each for the software model names, the
-profiles, unrecognized identifiers, failed jobs, the snapshot trend and the registered
-stale-seat differences. Every tile and bar links to the changelist that lists exactly what it
-counts, with the same conditions.
+A fixed number of queries whatever the data, none of them over every seat or candidate: the
+seat counts, savings and stale-seat reasons are the figures the jobs stored
+(:mod:`sam_saas.services.figures`, each group shown with its "computed at"), read with the
+licence position (:func:`sam_saas.services.positions.compute` with ``stored=``); then one
+query each for the software model names, the profiles, unrecognized identifiers, failed jobs
+and the snapshot trend. Every tile and bar links to the changelist that lists exactly what it
+counts, with the same conditions (the list counts live, the tile as of its "computed at").
 
 Split by responsibility: :mod:`.tiles`, :mod:`.charts`, :mod:`.links`; the view lives in
 :mod:`sam_saas.views`. Apps add tiles, charts and licence-position columns through
@@ -29,11 +31,10 @@ from ...models import (
     JobRun,
     LicencePositionSnapshot,
     SoftwareModel,
-    SoftwareSubscription,
     SubscriptionIdentifier,
 )
 from ...money import format_amount
-from .. import rightsizing
+from .. import figures, rightsizing
 from ..attention import needing_attention
 from ..positions import EVERYTHING, Position, Scope, compute
 from .charts import Chart, charts
@@ -100,18 +101,24 @@ class Dashboard:
     has_data: bool = False
     links: dict[str, str | None] = field(default_factory=dict)
     position_columns: list = field(default_factory=list)
+    # (figure group label, when its stored figures were computed: the oldest profile's).
+    computed_at: list[tuple[str, dt.datetime]] = field(default_factory=list)
 
 
-def stale_comparison(now: dt.datetime, profile=None) -> extensions.StaleComparison | None:
-    """How the stale seats (all published profiles, or ``profile``'s) compare with the open
-    candidates of the matching kinds, from the app that raises candidates."""
-    source = extensions.registry.stale_differences
-    if source is None:
-        return None
-    seats = SoftwareSubscription.objects.counted().stale(now)
-    if profile is not None:
-        seats = seats.filter(profile=profile)
-    return source(seats, now, profile=profile)
+@dataclass
+class StaleComparisonFigure:
+    comparison: extensions.StaleComparison | None
+    computed_at: dt.datetime | None
+
+
+def stale_comparison(now: dt.datetime, scope: Scope, found=None) -> StaleComparisonFigure:
+    """How the stale seats of the scope's published profiles compare with the open
+    candidates of the matching kinds (stored per profile by the jobs, added up here); None
+    when no app registers it or the scope names software models (the reasons are per
+    profile)."""
+    if scope.software_model_ids is not None:
+        return StaleComparisonFigure(None, None)
+    return StaleComparisonFigure(*figures.read_stale_comparison(scope, now, found))
 
 
 def build(
@@ -120,7 +127,12 @@ def build(
     """``scope`` (the page's filters: profile, software models) narrows every figure, tile
     and chart with the same definitions; the position's own queries do the narrowing."""
     now = now or timezone.now()
-    result = compute(now=now, scope=scope)
+    # The stored figures of every group in two queries, for the position and the comparison.
+    found = figures.read([figures.SEATS, figures.SAVINGS, figures.STALE_REASONS], scope, now)
+    result = compute(
+        now=now, scope=scope, stored=lambda s, n: figures.position_figures(s, n, found)
+    )
+    comparison = stale_comparison(now, scope, found)
     links = Links(user)
 
     profiles = list(
@@ -172,12 +184,7 @@ def build(
         model_names=model_names,
         counts=counts,
         trend=trend,
-        stale_comparison=stale_comparison(
-            now,
-            profile=IntegrationProfile(pk=scope.profile_id) if scope.profile_id else None,
-        )
-        if scope.software_model_ids is None
-        else None,
+        stale_comparison=comparison.comparison,
         scope=scope,
     )
     headroom = (
@@ -242,4 +249,17 @@ def build(
             "reports": reverse("sam_reports:index"),
         },
         position_columns=list(extensions.registry.position_columns),
+        computed_at=_computed_at(result, comparison),
     )
+
+
+def _computed_at(result, comparison: StaleComparisonFigure) -> list[tuple[str, dt.datetime]]:
+    labels = {group.key: group.label for group in figures.groups()}
+    found = [
+        (labels.get(k, k), when)
+        for k, when in result.computed_at.items()
+        if when and (k != figures.SAVINGS or extensions.registry.savings_source is not None)
+    ]
+    if comparison.computed_at is not None:
+        found.append((labels[figures.STALE_REASONS], comparison.computed_at))
+    return found

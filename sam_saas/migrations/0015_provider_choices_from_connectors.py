@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0012_profile_last_listed_at'),
+        ('sam_saas', '0014_subscription_no_person_index'),
     ]
 
     operations = [
