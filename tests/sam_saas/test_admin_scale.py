@@ -139,3 +139,24 @@ def test_the_candidate_filters_list_only_profiles_with_candidates(admin_client):
     assert [c.pk for c in legal.context["cl"].result_list] == list(
         ReclamationCandidate.objects.filter(department="Legal").values_list("pk", flat=True)
     )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model", [SoftwareSubscription, Person, ReclamationCandidate], ids=lambda m: m.__name__
+)
+def test_the_row_checkbox_is_djangos_own_html(model):
+    """The large lists write the action checkbox without a widget template per row; the HTML
+    must stay Django's (the select-all script and the actions read it), escaping included."""
+    from django.contrib import admin
+
+    model_admin = admin.site._registry[model]
+    assert isinstance(model_admin, pagination.BoundedCountMixin)
+    if model is ReclamationCandidate:
+        obj = factories.ReclamationCandidateFactory(user_principal_name='a<b>"&@example.com')
+    elif model is Person:
+        obj = factories.PersonFactory(name='A <b> "&"')
+    else:
+        obj = factories.SoftwareSubscriptionFactory(user_principal_name='a<b>"&@example.com')
+
+    assert model_admin.action_checkbox(obj) == admin.ModelAdmin.action_checkbox(model_admin, obj)
