@@ -5,6 +5,8 @@ turns whatever escapes into a ConnectorError with its hint, in one place."""
 
 from __future__ import annotations
 
+from django.db.models import Case, CharField, Value, When
+
 from sam_saas.connectors import BaseConnector, ConnectionCheck, ReclaimOutcome
 from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription
 
@@ -43,6 +45,15 @@ class CalendlyConnector(BaseConnector):
             subscription.external_user_id,
             subscription.profile.alias.account_uri,
         )
+
+    def protection_expression(self, profile: IntegrationProfile):
+        """``download.protection_reason`` over stored seats, as SQL: the owner, else the
+        connection's own account (``tests/sam_saas/test_rules.py`` checks both agree)."""
+        whens = [When(role="owner", then=Value(download.OWNER_REASON))]
+        account = profile.alias.account_uri
+        if account:
+            whens.append(When(external_user_id=account, then=Value(download.SELF_REASON)))
+        return Case(*whens, default=Value(""), output_field=CharField())
 
     def endpoint_problem(self, url: str) -> str:
         """Why an alias must not point at ``url`` ("" when it may): CALENDLY_ALLOWED_HOSTS."""

@@ -25,7 +25,7 @@ def after_download(sender, profile, run, **kwargs):
     """A profile gets its reviewable rule on its first download; the open candidates of seats
     that vanished at the vendor close at once, and candidates waiting for a user whose seat
     now matches a person return to Ready."""
-    from .services.identification import close_vanished
+    from .services.premises import close_vanished
     from .services.rules import ensure_rule
     from .services.sweeps import resolve_attention
 
@@ -59,7 +59,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
         from . import dashboard, figures, jobs, profile_pages, reports
-        from .services import decisions, identification
+        from .services import decisions, premises
 
         jobs.register()
         pre_delete.connect(
@@ -68,9 +68,7 @@ class ReclamationConfig(AppConfig):
             dispatch_uid="reclamation.close_candidates_of_removed_profile",
         )
         download_completed.connect(after_download, dispatch_uid="reclamation.after_download")
-        seats_rejudged.connect(
-            identification.after_rejudge, dispatch_uid="reclamation.after_rejudge"
-        )
+        seats_rejudged.connect(premises.after_rejudge, dispatch_uid="reclamation.after_rejudge")
         seats_rejudged.connect(resolve_after_rejudge, dispatch_uid="reclamation.resolve_attention")
         keep_lifted.connect(decisions.on_keep_lifted, dispatch_uid="reclamation.on_keep_lifted")
         # What the core shows of reclamation: reports, dashboard tiles, charts and columns,

@@ -179,6 +179,17 @@ class BaseConnector:
         or an empty string."""
         return ""
 
+    def protection_expression(self, profile: IntegrationProfile):
+        """:meth:`protection_reason` as an SQL expression over a stored seat of ``profile``
+        (a text, "" for none), so re-judging a million stored seats stays one statement.
+        A connector that overrides :meth:`protection_reason` overrides this too; one that
+        does not is re-judged seat by seat in Python (None here)."""
+        if type(self).protection_reason is BaseConnector.protection_reason:
+            from django.db.models import CharField, Value
+
+            return Value("", output_field=CharField())
+        return None
+
     def connect_url(self, profile: IntegrationProfile) -> str | None:
         """Where "Connect" starts the vendor's OAuth flow for this profile; None when the
         profile's alias needs no browser consent (tokens pasted by hand)."""

@@ -5,7 +5,7 @@ manager declining the removal all end in :func:`remember_keep`. It stores the de
 candidate's subscription (``SoftwareSubscription.keep_*``): which decision, who, when, the
 reason, until when (the rule's "propose again after" period counted from the decision) and the
 terms (the justification and the rule threshold it rests on). Candidate identification then
-leaves the seat alone while all of these hold (``identification.kept_back``): the seat is
+leaves the seat alone while all of these hold (``flagging.kept_back``): the seat is
 proposed again only once the period has passed, the threshold behind that justification
 changed, or the seat qualifies for another reason (a kept low-usage seat whose holder leaves
 the company is raised as a leaver). :func:`propose_again_now` lifts the decision by hand and

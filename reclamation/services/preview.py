@@ -22,13 +22,8 @@ from sam_saas.money import Totals
 
 from ..figures import STALE_KINDS, stale_differences
 from ..models import ReclamationRule
-from .identification import (
-    activity_known,
-    eligible_seats,
-    entitlement_costs,
-    has_open_candidate,
-    justification_expression,
-)
+from .flagging import activity_known, eligible_seats, has_open_candidate, justification_expression
+from .seat_costs import entitlement_costs
 
 THRESHOLDS = (30, 60, 90, 120)
 

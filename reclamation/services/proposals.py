@@ -16,8 +16,8 @@ from django.utils import timezone
 from sam_saas.models import SoftwareSubscription
 
 from ..models import OPEN_STATES, CandidateEvent, ReclamationCandidate
-from .identification import entitlement_costs
 from .rules import ensure_rule
+from .seat_costs import entitlement_costs
 from .transitions import actor_label
 
 State = ReclamationCandidate.State

@@ -4,6 +4,7 @@ Exclusion rules here match wildcards and directory attributes, not just exact va
 SAM teams complain about in ServiceNow). ``sam_saas.services.rules`` applies them."""
 
 import fnmatch
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -25,6 +26,35 @@ class ActiveRuleQuerySet(models.QuerySet):
 def wildcard_match(pattern: str, value: str) -> bool:
     """Case-insensitive shell-style match: ``*`` any run, ``?`` one character."""
     return fnmatch.fnmatchcase((value or "").lower(), (pattern or "").lower())
+
+
+def wildcard_regex(pattern: str) -> str:
+    """The case-insensitive regular expression equal to :func:`wildcard_match`'s shell-style
+    pattern (``*``, ``?``, ``[abc]``, ``[!abc]``), anchored, for ``__iregex`` in SQL: the one
+    translation used by the set-based re-judging and by the "matches N seats" count."""
+    out, i, n = ["^"], 0, len(pattern)
+    while i < n:
+        c = pattern[i]
+        i += 1
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            j = pattern.find("]", i + 1 if i < n and pattern[i] in "!]" else i)
+            if j == -1:
+                out.append(r"\[")
+                continue
+            body = pattern[i:j]
+            i = j + 1
+            negate = body.startswith("!")
+            body = body[1:] if negate else body
+            body = body.replace("\\", r"\\").replace("^", r"\^")
+            out.append(f"[{'^' if negate else ''}{body}]")
+        else:
+            out.append(re.escape(c))
+    out.append("$")
+    return "".join(out)
 
 
 class UserResolutionRule(models.Model):

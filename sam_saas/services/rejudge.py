@@ -16,7 +16,6 @@ one COUNT query.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -30,8 +29,10 @@ from ..models import (
     SubscriptionIdentifierExclusionRule,
     SubscriptionUserExclusionRule,
 )
+from ..models.rules import wildcard_regex
 from ..signals import seats_rejudged
 from . import jobs
+from .bulk_sql import without_jit
 from .rules import apply_rules
 
 ALL = None  # scope: every profile
@@ -39,34 +40,6 @@ ALL = None  # scope: every profile
 
 def inline_limit() -> int:
     return int(getattr(settings, "SAM_SETTINGS", {}).get("RULES_INLINE_MAX_SEATS", 5000))
-
-
-def wildcard_regex(pattern: str) -> str:
-    """The case-insensitive regular expression equal to :func:`wildcard_match`'s shell-style
-    pattern (``*``, ``?``, ``[abc]``, ``[!abc]``), anchored, for ``__iregex`` in SQL."""
-    out, i, n = ["^"], 0, len(pattern)
-    while i < n:
-        c = pattern[i]
-        i += 1
-        if c == "*":
-            out.append(".*")
-        elif c == "?":
-            out.append(".")
-        elif c == "[":
-            j = pattern.find("]", i + 1 if i < n and pattern[i] in "!]" else i)
-            if j == -1:
-                out.append(r"\[")
-                continue
-            body = pattern[i:j]
-            i = j + 1
-            negate = body.startswith("!")
-            body = body[1:] if negate else body
-            body = body.replace("\\", r"\\").replace("^", r"\^")
-            out.append(f"[{'^' if negate else ''}{body}]")
-        else:
-            out.append(re.escape(c))
-    out.append("$")
-    return "".join(out)
 
 
 def holding_seats(profile_ids=ALL) -> QuerySet:
@@ -125,6 +98,7 @@ def rejudge(profile_ids=ALL, *, progress=None) -> RejudgeResult:
         profiles = profiles.filter(pk__in=list(profile_ids))
     profiles = list(profiles)
     with transaction.atomic():
+        without_jit()
         for number, profile in enumerate(profiles, 1):
             applied = apply_rules(profile)
             result.examined += applied.examined

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import CharField, Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -25,6 +25,7 @@ from ..models import (
     SubscriptionUserExclusionRule,
     UserResolutionRule,
 )
+from .stored_rules import judge_stored_seats
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,12 @@ class Verdict:
 
 
 def _split(email: str) -> tuple[str, str]:
-    local, _, domain = (email or "").strip().lower().rpartition("@")
+    """(local part, domain), split at the first "@" as the set-based judge does
+    (``stored_rules.Sql.local_part``); without a local part, the whole text is the local
+    part."""
+    local, at, domain = (email or "").strip().lower().partition("@")
+    if not at:
+        return local, ""
     return (local, domain) if local else (domain, "")
 
 
@@ -237,15 +243,26 @@ class ApplyResult:
 
 def apply_rules(profile: IntegrationProfile, batch_size: int = 1000, *, only=None) -> ApplyResult:
     """Re-apply resolution and exclusion rules to a profile's stored subscriptions that hold a
-    seat (of the ids ``only``, when given). Vendor protections already recorded (owner,
-    connection account) are kept: they are facts from the vendor, not rules. A person set by
-    hand is kept. Reads in batches and writes each batch's changed rows with one bulk UPDATE,
-    so the cost is a few queries per thousand seats."""
+    seat (of the ids ``only``, when given). The vendor's protections (owner, connection
+    account) are judged again from the stored seat. A person set by hand is kept.
+
+    One set-based statement (:mod:`.stored_rules`) when the connector gives its protection as
+    SQL, as every bundled one does; otherwise the seats are read in batches and each batch's
+    changed rows written with one bulk UPDATE."""
     engine = RuleEngine(profile)
     try:
-        protection = get_connector(profile.provider).protection_reason
+        connector = get_connector(profile.provider)
     except ConnectorError:
-        protection = None
+        connector = None
+    expression = (
+        connector.protection_expression(profile)
+        if connector is not None
+        else Value("", output_field=CharField())
+    )
+    if expression is not None:
+        examined, changed, unmatched = judge_stored_seats(engine, expression, only)
+        return ApplyResult(examined=examined, changed=changed, unmatched=unmatched)
+    protection = connector.protection_reason
     result = ApplyResult()
     qs = (
         SoftwareSubscription.objects.holding_seats()

@@ -41,9 +41,6 @@ class FakeConnector(connectors.BaseConnector):
     def pull_activity(self, profile, job):
         pass
 
-    def protection_reason(self, subscription):
-        return ""
-
     def latest_activity(self, subscription):
         with self.lock:
             self.activity_checks.append(subscription.pk)

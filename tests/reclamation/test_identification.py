@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from reclamation.kinds import JobKind
 from reclamation.models import OPEN_STATES, ReclamationCandidate, ReclamationRule
-from reclamation.services import identification
+from reclamation.services import identification, premises, seat_costs
 from reclamation.services.identification import identify
 from reclamation.services.rules import ensure_rule
 from sam_saas import tasks as sam_tasks
@@ -183,7 +183,7 @@ def test_it_prefers_the_profiles_own_entitlement(profile):
         unit_cost=Decimal("1"), end_date=dt.date(2020, 12, 31), profile=profile, **common
     )
 
-    costs = identification.entitlement_costs(profile.pk)
+    costs = seat_costs.entitlement_costs(profile.pk)
 
     assert costs[model.pk].annual == Decimal("80")
 
@@ -251,7 +251,7 @@ def test_it_closes_open_candidates_whose_seat_vanished_at_the_vendor(profile, fa
     gone = [revoking, *waiting.values()]
     Sub.objects.filter(pk__in=[c.subscription_id for c in gone]).update(status=Sub.Status.REMOVED)
 
-    closed = identification.close_vanished(profile)
+    closed = premises.close_vanished(profile)
 
     assert closed == sorted(c.pk for c in gone)
     revoking.refresh_from_db()
@@ -263,6 +263,21 @@ def test_it_closes_open_candidates_whose_seat_vanished_at_the_vendor(profile, fa
         assert c.state == State.CLOSED_SKIPPED, state
         assert c.events.get().from_state == state
     kept.refresh_from_db()
+    assert kept.state == State.AWAITING_APPROVAL
+
+
+@pytest.mark.django_db
+def test_a_candidate_whose_seat_row_is_gone_counts_as_vanished(profile):
+    """The candidate's link to its seat has no database constraint (identification would pay
+    a foreign-key check per new candidate), so a seat row deleted behind Django's back leaves
+    a dangling id: that candidate closes like one whose seat the vendor removed."""
+    gone, kept = candidate(profile), candidate(profile)
+    Sub.objects.filter(pk=gone.subscription_id)._raw_delete(connection.alias)
+
+    assert premises.close_vanished(profile) == [gone.pk]
+    gone.refresh_from_db()
+    kept.refresh_from_db()
+    assert gone.state == State.CLOSED_SKIPPED
     assert kept.state == State.AWAITING_APPROVAL
 
 

@@ -178,6 +178,68 @@ def test_it_keeps_a_vendor_protection_alongside_rules(profile):
     assert verdict.reclamation_exclusion_reason == "Organization owner"
 
 
+def test_re_judging_gives_the_vendor_protections_the_download_gives(profile):
+    """The set-based re-judging takes the connector's protection as SQL; it must say what the
+    connector's per-seat ``protection_reason`` says (here Calendly's owner and own account)."""
+    from sam_saas.connectors import get_connector
+
+    profile.alias.account_uri = "https://api.calendly.com/users/me"
+    profile.alias.save()
+    owner = seat(profile, "owner@acme.example", role="owner")
+    me = seat(profile, "me@acme.example")
+    me.external_user_id = "https://api.calendly.com/users/me"
+    me.save()
+    plain = seat(profile, "plain@acme.example")
+    plain.external_user_id = "https://api.calendly.com/users/other"
+    plain.save()
+
+    result = apply_rules(profile)
+
+    connector = get_connector("calendly")
+    for sub in (owner, me, plain):
+        sub.refresh_from_db()
+        expected = connector.protection_reason(sub)
+        assert sub.reclamation_exclusion_reason == expected
+        assert sub.excluded_from_reclamation == bool(expected)
+    assert owner.excluded_from_reclamation and me.excluded_from_reclamation
+    assert not plain.excluded_from_reclamation
+    assert result.changed == 2
+    assert apply_rules(profile).changed == 0  # unchanged verdicts are not written again
+
+
+def test_re_judging_joins_reasons_in_the_engines_words_and_order(profile):
+    """Cost reasons: identifier rules, then user rules; reclamation reasons: user rules. The
+    set-based judge and the download's engine give the same texts."""
+    identifier = SubscriptionIdentifier.objects.create(provider="calendly", value="calendly-trial")
+    SubscriptionIdentifierExclusionRule.objects.create(pattern="calendly-t?ial", reason="Trial")
+    Person.objects.create(email="ana@acme.example", department="Sales", cost_center="C1")
+    SubscriptionUserExclusionRule.objects.create(department="sales", reason="Sales pays")
+    SubscriptionUserExclusionRule.objects.create(
+        email_pattern="*@ACME.example",
+        cost_center="c1",
+        role="USER",
+        reason="Contractors",
+        exclude_from_cost=False,
+    )
+    sub = seat(profile, "Ana@acme.example", role="user", identifier=identifier)
+
+    apply_rules(profile)
+
+    sub.refresh_from_db()
+    engine = RuleEngine(profile)
+    engine.prefetch([sub.user_principal_name])
+    verdict = engine.judge(sub.user_principal_name, sub.role, identifier.value)
+    assert sub.person_id == verdict.person.id
+    assert sub.cost_exclusion_reason == verdict.cost_exclusion_reason
+    assert sub.reclamation_exclusion_reason == verdict.reclamation_exclusion_reason
+    assert sub.cost_exclusion_reason == (
+        "Identifier rule 'calendly-t?ial': Trial; User rule sales: Sales pays"
+    )
+    assert sub.reclamation_exclusion_reason == (
+        "User rule sales: Sales pays; User rule *@ACME.example & c1 & role=USER: Contractors"
+    )
+
+
 def test_it_matches_a_page_of_seats_in_one_query(profile):
     for i in range(100):
         Person.objects.create(email=f"p{i}@acme.example")

@@ -69,9 +69,6 @@ class QuietConnector(connectors.BaseConnector):
     def latest_activity(self, subscription):
         return None
 
-    def protection_reason(self, subscription):
-        return ""
-
     def reclaim_subscription(self, subscription):
         self.calls.append(("reclaim", subscription.pk))
         return connectors.ReclaimOutcome(connectors.ReclaimOutcome.Result.REMOVED)

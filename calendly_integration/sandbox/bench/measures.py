@@ -256,10 +256,27 @@ def identification(size: int, repeat: int) -> Figure:
 def rejudging(size: int, repeat: int) -> Figure:
     """Re-judging every stored seat after a rule change: the rules' own entry point
     (``sam_saas.services.rejudge.rejudge`` where it exists, else ``apply_rules`` per
-    profile, the per-seat path it replaces)."""
+    profile, the per-seat path it replaces). The change, untimed before each run: a user
+    exclusion rule for one department in twelve is added, then removed on the next run, so
+    every run writes about a twelfth of the seats back and closes or leaves their candidates."""
+    from sam_saas.models import SubscriptionUserExclusionRule
     from sam_saas.services import rules
 
     profiles = list(data.bench_profiles())
+    department = (
+        Sub.objects.filter(profile__in=profiles, person__isnull=False)
+        .values_list("person__department", flat=True)
+        .first()
+    )
+    reason = f"{data.PREFIX} rule change"
+
+    def change():
+        excluded = SubscriptionUserExclusionRule.objects.filter(reason=reason)
+        if not excluded.delete()[0] and department:
+            SubscriptionUserExclusionRule.objects.create(
+                department=department, exclude_from_reclamation=True, reason=reason
+            )
+
     try:
         from sam_saas.services.rejudge import rejudge
     except ImportError:
@@ -270,7 +287,9 @@ def rejudging(size: int, repeat: int) -> Figure:
             return rejudge([p.pk for p in profiles])
         return sum(rules.apply_rules(profile).examined for profile in profiles)
 
-    runs, result = timed(run, repeat)
+    runs, result = timed(run, repeat, before=change)
+    SubscriptionUserExclusionRule.objects.filter(reason=reason).delete()
+    run()  # back to the data set as built
     return Figure(
         "Re-judging all seats after a rule change",
         "s",
