@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reclamation', '0005_rule_days_bounds'),
+        ('reclamation', '0006_candidate_seat_without_db_constraint'),
         ('sam_saas', '0015_person_order_indexes'),
     ]
 
