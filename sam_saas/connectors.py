@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from . import providers
+
 if TYPE_CHECKING:
     from .models import IntegrationProfile, JobRun, SoftwareSubscription
 
@@ -203,8 +205,17 @@ class BaseConnector:
 _registry: dict[str, Callable[[], BaseConnector]] = {}
 
 
-def register(provider: str, factory: Callable[[], BaseConnector]) -> None:
+def register(provider: str, factory: Callable[[], BaseConnector], *, label: str = "") -> None:
+    """Install a vendor's connector. ``label`` (default: the factory's ``label``, e.g. the
+    connector class's) names the vendor in messages and in the provider fields' choices."""
     _registry[provider] = factory
+    providers.add(provider, label or getattr(factory, "label", "") or provider.title())
+
+
+def unregister(provider: str) -> None:
+    """Take a connector out (tests that simulate a vendor app that is not installed)."""
+    _registry.pop(provider, None)
+    providers.remove(provider)
 
 
 def get_connector(provider: str) -> BaseConnector:
@@ -220,9 +231,4 @@ def get_connector(provider: str) -> BaseConnector:
 def provider_label(provider: str) -> str:
     """The vendor's name for people ("Calendly"), for messages and e-mails: the connector's
     label, else the provider's stored name."""
-    label = getattr(_registry.get(provider), "label", "")
-    if label:
-        return label
-    from .models import Provider
-
-    return dict(Provider.choices).get(provider) or provider.title() or "the vendor"
+    return providers.label(provider)

@@ -32,14 +32,15 @@ def consent(authorize_url: str, account: str | None = None) -> str:
 def registered_connector(provider: str, connector):
     """Register ``connector`` for ``provider`` for the duration, then restore what was there."""
     previous = connectors._registry.get(provider)
-    connectors.register(provider, lambda: connector)
+    previous_label = connectors.provider_label(provider)
+    connectors.register(provider, lambda: connector, label=connector.label)
     try:
         yield connector
     finally:
         if previous is None:
-            connectors._registry.pop(provider, None)
+            connectors.unregister(provider)
         else:
-            connectors.register(provider, previous)
+            connectors.register(provider, previous, label=previous_label)
 
 
 def replace_handler(monkeypatch, kind: str, handler) -> None:
@@ -50,4 +51,52 @@ def replace_handler(monkeypatch, kind: str, handler) -> None:
 
     monkeypatch.setitem(
         jobkinds._kinds, kind, dataclasses.replace(jobkinds.get(kind), handler=handler)
+    )
+
+
+def alias_form(alias, **changes) -> dict:
+    """The alias admin form as the change page posts it: the alias's own values, its secret
+    fields left empty (write-only: empty keeps the stored one), then ``changes``."""
+    return {
+        "name": alias.name,
+        "parent": alias.parent_id or "",
+        "provider": alias.provider,
+        "auth_type": alias.auth_type,
+        "api_base_url": alias.api_base_url,
+        "auth_base_url": alias.auth_base_url,
+        "client_id": alias.client_id,
+        "client_secret": "",
+        "access_token": "",
+        "refresh_token": "",
+        **changes,
+    }
+
+
+def oauth_app(sandbox):
+    """The parent alias "Calendly app": the sandbox's OAuth app (client id and secret) and
+    endpoints, which child aliases inherit."""
+    from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
+    from sam_saas.models import ConnectionAlias
+
+    return ConnectionAlias.objects.create(
+        name="Calendly app",
+        auth_type=ConnectionAlias.AuthType.OAUTH2,
+        api_base_url=sandbox.url,
+        auth_base_url=sandbox.url,
+        client_id=DEFAULT_CLIENT_ID,
+        client_secret=DEFAULT_CLIENT_SECRET,
+    )
+
+
+def oauth_profile(sandbox, **profile_fields):
+    """A draft Calendly profile on a child alias of the sandbox's OAuth app (parent "Calendly
+    app", child "Acme child"), not yet connected."""
+    from sam_saas.models import ConnectionAlias, IntegrationProfile
+
+    parent = oauth_app(sandbox)
+    child = ConnectionAlias.objects.create(
+        name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
+    )
+    return IntegrationProfile.objects.create(
+        name="Acme", alias=child, provider="calendly", **profile_fields
     )

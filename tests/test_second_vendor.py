@@ -90,12 +90,18 @@ def acme():
     module = toy_module()
     api = AcmeChatAPI(module.AcmeError)
     with registered_connector("acmechat", module.AcmeChatConnector(api)):
-        alias = ConnectionAlias.objects.create(
+        # Validated like any alias and profile: registering the connector made "acmechat" a
+        # provider choice, with no change to the core and no migration.
+        alias = ConnectionAlias(
             name="Acme Chat", provider="acmechat", access_token="acme-admin-token"
         )
-        profile = IntegrationProfile.objects.create(
+        alias.full_clean()
+        alias.save()
+        profile = IntegrationProfile(
             name="Acme Chat", provider="acmechat", alias=alias, reclaim_enabled=True
         )
+        profile.full_clean()
+        profile.save()
         for name in ("alice", "bob", "carol"):
             Person.objects.create(email=f"{name}@acme.example", name=name.title())
         yield api, profile
@@ -111,6 +117,8 @@ def test_a_second_vendor_goes_from_download_to_a_reclaimed_seat(
     acme, admin_client, django_capture_on_commit_callbacks
 ):
     api, profile = acme
+    new_profile = admin_client.get(reverse("admin:sam_saas_integrationprofile_add"))
+    assert '<option value="acmechat">Acme Chat</option>' in new_profile.content.decode()
     validation = lifecycle.validate(profile)  # the base's check_processes: the connection
     assert validation.passed, validation.failed_checks
     lifecycle.publish(profile)

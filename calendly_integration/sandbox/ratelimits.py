@@ -53,7 +53,7 @@ class RateLimits:
             if window is None or now >= window[0] + RATE_WINDOW:
                 window = [now, 0]
                 self._windows[user.uuid] = window
-            reset = max(1, math.ceil(window[0] + RATE_WINDOW - now))
+            reset = max(1, _seconds_left(window[0], now))
             if window[1] >= limit and self.rate_limit != 0:
                 return False, limit, 0, reset
             window[1] += 1
@@ -72,7 +72,7 @@ class RateLimits:
             return (
                 limit,
                 max(0, limit - window[1]),
-                max(1, math.ceil(window[0] + RATE_WINDOW - now)),
+                max(1, _seconds_left(window[0], now)),
             )
 
     def take_token_request(self, user: User) -> tuple[bool, int, int]:
@@ -86,10 +86,17 @@ class RateLimits:
             while times and now - times[0] >= RATE_WINDOW:
                 times.popleft()
             if len(times) >= TOKEN_REQUESTS_PER_MINUTE:
-                return False, 0, max(1, math.ceil(times[0] + RATE_WINDOW - now))
+                return False, 0, max(1, _seconds_left(times[0], now))
             times.append(now)
             return (
                 True,
                 TOKEN_REQUESTS_PER_MINUTE - len(times),
-                max(1, math.ceil(times[0] + RATE_WINDOW - now)),
+                max(1, _seconds_left(times[0], now)),
             )
+
+
+def _seconds_left(started: float, now: float) -> int:
+    """Whole seconds until a window that started at ``started`` ends. Computed from the time
+    elapsed, not as ``started + RATE_WINDOW - now``: with large monotonic clock values that sum
+    rounds up, and a fresh window said 61 seconds."""
+    return math.ceil(RATE_WINDOW - (now - started))

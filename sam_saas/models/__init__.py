@@ -1,7 +1,7 @@
 """The vendor-neutral SAM domain models, one module per concern."""
 
 from .catalog import Publisher, SoftwareModel, SubscriptionIdentifier
-from .choices import Process, Provider
+from .choices import Process
 from .connections import ConnectionAlias
 from .entitlements import Entitlement
 from .figures import StoredFigures
@@ -26,7 +26,6 @@ __all__ = [
     "Person",
     "Process",
     "ProfileValidation",
-    "Provider",
     "Publisher",
     "SoftwareModel",
     "SoftwareSubscription",

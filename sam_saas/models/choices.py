@@ -1,13 +1,7 @@
-"""Enumerations shared by the domain models."""
+"""Enumerations shared by the domain models. (The providers are not one: they are the installed
+connectors', ``sam_saas.providers``.)"""
 
 from django.db import models
-
-
-class Provider(models.TextChoices):
-    """SaaS vendors with a connector. Adding a vendor adds a value here and a connector app
-    (docs/connectors.md); the domain code itself stays vendor-neutral."""
-
-    CALENDLY = "calendly", "Calendly"
 
 
 class Process(models.TextChoices):

@@ -4,8 +4,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
+from .. import providers
 from ..fields import EncryptedTextField
-from .choices import Provider
 
 
 class ConnectionAlias(models.Model):
@@ -35,7 +35,9 @@ class ConnectionAlias(models.Model):
         limit_choices_to={"parent__isnull": True},
         help_text="A child alias inherits the parent's OAuth app and endpoints.",
     )
-    provider = models.CharField(max_length=40, choices=Provider.choices, default=Provider.CALENDLY)
+    # The installed connectors' providers (``sam_saas.providers``): a callable, so a new
+    # vendor app needs no migration of the core.
+    provider = providers.ProviderField()
     api_base_url = models.URLField(blank=True, help_text="Empty: the vendor's default API URL.")
     auth_base_url = models.URLField(
         blank=True, help_text="Empty: the vendor's default authorization server."

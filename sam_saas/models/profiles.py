@@ -9,7 +9,8 @@ from django.db import models
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .choices import Process, Provider
+from .. import providers
+from .choices import Process
 from .connections import ConnectionAlias
 
 
@@ -97,7 +98,9 @@ class IntegrationProfile(models.Model):
         PUBLISHED = "published", "Published"
 
     name = models.CharField("display name", max_length=120, unique=True)
-    provider = models.CharField(max_length=40, choices=Provider.choices, default=Provider.CALENDLY)
+    # The installed connectors' providers (``sam_saas.providers``): a callable, so a new
+    # vendor app needs no migration of the core.
+    provider = providers.ProviderField()
     alias = models.ForeignKey(ConnectionAlias, on_delete=models.PROTECT, related_name="profiles")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     activity_enabled = models.BooleanField(

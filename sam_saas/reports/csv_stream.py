@@ -121,18 +121,29 @@ def lines(columns: Sequence[Sequence[str]]) -> str:
     return LINE_END.join(map(",".join, zip(*columns, strict=True))) + LINE_END
 
 
+def head(header: list[str], *, bom: bool = False) -> bytes:
+    """The header line; ``bom=True`` starts it with a byte-order mark, which Excel needs to
+    read UTF-8."""
+    line = ",".join(quote([escape(h) or "" for h in header])) + LINE_END
+    return ((BOM if bom else "") + line).encode("utf-8")
+
+
 def stream_batches(
     header: list[str], batches: Iterable[Sequence[Sequence[str]]], *, bom: bool = False
 ) -> Iterator[bytes]:
     """Yield the CSV as UTF-8 byte chunks: the header, then one chunk per batch (a batch is a
-    list of columns of CSV fields). ``bom=True`` starts with a byte-order mark, which Excel
-    needs to read UTF-8."""
-    head = ",".join(quote([escape(h) or "" for h in header])) + LINE_END
-    yield ((BOM if bom else "") + head).encode("utf-8")
+    list of columns of CSV fields)."""
+    yield head(header, bom=bom)
     for columns in batches:
         text = lines(columns)
         if text:
             yield text.encode("utf-8")
+
+
+def stream_chunks(header: list[str], chunks: Iterable[bytes], *, bom: bool = False):
+    """The header, then chunks of CSV lines already encoded (the ``COPY`` path)."""
+    yield head(header, bom=bom)
+    yield from chunks
 
 
 def stream_rows(

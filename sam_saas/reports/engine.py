@@ -34,6 +34,7 @@ from .csv_stream import (
     money_fields,
     number_fields,
     stream_batches,
+    stream_chunks,
     text_fields,
     utc_text_fields,
 )
@@ -327,9 +328,19 @@ class Report:
                 out.append(values)
             yield out
 
-    def stream(self, queryset: QuerySet, *, bom: bool = False) -> Iterator[bytes]:
+    def stream(
+        self, queryset: QuerySet, *, bom: bool = False, method: str = "auto"
+    ) -> Iterator[bytes]:
+        """The CSV of ``queryset`` as byte chunks. On PostgreSQL, ``COPY`` formats the rows
+        when every column can be formatted in SQL (:mod:`.pg_copy`); otherwise (or with
+        ``method="values"``) the rows are read with ``values_list`` and formatted here. Both
+        write the same bytes."""
+        from . import pg_copy
+
         now = timezone.now()
         header = [column.header for column in self.columns(now)]
+        if method == "copy" or (method == "auto" and pg_copy.supports(self, queryset, now)):
+            return stream_chunks(header, pg_copy.body(self, queryset, now), bom=bom)
         return stream_batches(header, self.batches(queryset, now), bom=bom)
 
     def filename(self, on: dt.date | None = None) -> str:

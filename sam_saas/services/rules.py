@@ -77,6 +77,7 @@ class RuleEngine:
         self._people: dict[str, PersonFacts] = {}
         self._by_local: dict[str, list[PersonFacts]] = {}
         self._by_id: dict[int, PersonFacts] = {}
+        self._absent: set[str] = set()
 
     # -- people -----------------------------------------------------------------------------
 
@@ -111,8 +112,8 @@ class RuleEngine:
             if r.transform == UserResolutionRule.Transform.ALIAS
         }
         alias_ids |= {pk for pk in person_ids if pk is not None}
-        wanted -= set(self._people)
-        alias_ids -= set(self._by_id)
+        wanted = {e for e in wanted if e not in self._people and e not in self._absent}
+        alias_ids = {pk for pk in alias_ids if pk not in self._by_id}
         if not wanted and not locals_ and not alias_ids:
             return
         query = Q(email_ci__in=wanted)
@@ -120,11 +121,14 @@ class RuleEngine:
             query |= Q(pk__in=alias_ids)
         for local in locals_:
             query |= Q(email__istartswith=f"{local}@")
-        rows = (
-            Person.objects.annotate(email_ci=Lower("email"))
-            .filter(query)
-            .values_list("pk", "email_ci", "department", "cost_center", "active")
-        )
+        found = self._remember(Person.objects.annotate(email_ci=Lower("email")).filter(query))
+        # Looked up and not there: later batches (a download's re-run prefetches every stored
+        # e-mail at once) do not ask again.
+        self._absent.update(wanted - found)
+
+    def _remember(self, people) -> set[str]:
+        found = set()
+        rows = people.values_list("pk", "email_ci", "department", "cost_center", "active")
         for row in rows:
             facts = PersonFacts(*row)
             self._people[facts.email] = facts
@@ -132,6 +136,8 @@ class RuleEngine:
             same_local = self._by_local.setdefault(_split(facts.email)[0], [])
             if facts not in same_local:
                 same_local.append(facts)
+            found.add(facts.email)
+        return found
 
     def match_person(self, upn: str) -> PersonFacts | None:
         email = (upn or "").strip().lower()

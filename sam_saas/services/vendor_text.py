@@ -21,6 +21,9 @@ ELLIPSIS = "…"
 # C0 controls and DEL, C1 controls, and lone UTF-16 surrogates (which no database encodes).
 _DROP = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _SPACE = re.compile(r"[\t\n\r]")
+# Anything either pattern would change: one search lets clean text (nearly all of it) through
+# untouched, instead of two substitutions per value.
+_UNCLEAN = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class RecordSkipped(ValueError):
@@ -32,6 +35,8 @@ def clean_text(value, max_length: int | None = None) -> str:
     if value is None:
         return ""
     text = value if isinstance(value, str) else str(value)
+    if (max_length is None or len(text) <= max_length) and not _UNCLEAN.search(text):
+        return text
     text = _DROP.sub("", _SPACE.sub(" ", text))
     if max_length is not None and len(text) > max_length:
         text = text[: max_length - 1].rstrip() + ELLIPSIS
@@ -51,8 +56,7 @@ class TextCleaner:
 
     def text(self, value, max_length: int | None, field: str) -> str:
         cleaned = clean_text(value, max_length)
-        original = "" if value is None else value
-        if cleaned != original:
+        if cleaned is not value and cleaned != ("" if value is None else value):
             self.changed[field] += 1
         return cleaned
 

@@ -2,8 +2,9 @@
 
 import pytest
 
-from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
+from calendly_integration.sandbox import DEFAULT_CLIENT_ID, start_sandbox
 from sam_saas.models import ConnectionAlias, IntegrationProfile
+from tests.helpers import oauth_app
 
 
 @pytest.fixture
@@ -34,14 +35,7 @@ def admin_member(org):
 
 @pytest.fixture
 def oauth_parent(sandbox):
-    return ConnectionAlias.objects.create(
-        name="Calendly app",
-        auth_type=ConnectionAlias.AuthType.OAUTH2,
-        api_base_url=sandbox.url,
-        auth_base_url=sandbox.url,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=DEFAULT_CLIENT_SECRET,
-    )
+    return oauth_app(sandbox)
 
 
 @pytest.fixture

@@ -92,6 +92,31 @@ def test_an_unchanged_rerun_writes_no_seat_and_moves_last_seen_on_the_profile(
     assert set(seen) == {profile.last_listed_at}
 
 
+def test_a_rerun_asks_the_directory_once_not_once_per_batch(sandbox, make_pat_profile, monkeypatch):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from calendly_integration import download as downloading
+
+    monkeypatch.setattr(downloading, "WRITE_BATCH", 50)
+    org = sandbox.state.add_organization(name="Many", members=250, plan="teams", seed=5)
+    profile = make_pat_profile(name="Many", token=org.admin_token)
+    for member in org.members[::2]:  # half of them in the directory, half matching nobody
+        Person.objects.create(email=member.user.email.upper())
+    first = download(profile)
+
+    with CaptureQueriesContext(connection) as queries:
+        second = download(profile)
+
+    lookup = 'SELECT "sam_saas_person"."id" AS "pk", LOWER("sam_saas_person"."email")'
+    people = [q for q in queries if q["sql"].startswith(lookup)]
+    assert len(people) == 1, [q["sql"][:120] for q in people]  # was one per batch of 50
+    assert (second.created, second.updated, second.removed) == (0, 0, 0)
+    assert second.unmatched == first.unmatched > 0
+    matched = seats_of(profile).filter(person__isnull=False).count()
+    assert matched == 125
+
+
 def test_a_vanished_seat_was_last_seen_in_the_last_listing_that_had_it(sandbox, make_pat_profile):
     org = sandbox.state.default_org
     profile = make_pat_profile()

@@ -13,6 +13,7 @@ import pytest
 from django.urls import reverse
 
 from sam_saas.models import ConnectionAlias
+from tests.helpers import alias_form
 
 pytestmark = pytest.mark.django_db
 
@@ -57,21 +58,8 @@ def evil():
 
 
 def change_alias(client, alias, **changes):
-    data = {
-        "name": alias.name,
-        "parent": alias.parent_id or "",
-        "provider": alias.provider,
-        "auth_type": alias.auth_type,
-        "api_base_url": alias.api_base_url,
-        "auth_base_url": alias.auth_base_url,
-        "client_id": alias.client_id,
-        "client_secret": "",
-        "access_token": "",
-        "refresh_token": "",
-        **changes,
-    }
     url = reverse("admin:sam_saas_connectionalias_change", args=[alias.pk])
-    return client.post(url, data, follow=True)
+    return client.post(url, alias_form(alias, **changes), follow=True)
 
 
 def validate(client, profile):

@@ -18,6 +18,7 @@ from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRE
 from calendly_integration.sandbox.records import ALL_SCOPES
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun, SoftwareSubscription
 from sam_saas.services import jobs
+from tests.helpers import oauth_app
 
 HOLDING = [SoftwareSubscription.Status.ACTIVE, SoftwareSubscription.Status.PENDING]
 
@@ -54,14 +55,7 @@ def pat_profile(sandbox, org):
 
 @pytest.fixture
 def oauth_profile(sandbox, org):
-    parent = ConnectionAlias.objects.create(
-        name="Calendly app",
-        auth_type=ConnectionAlias.AuthType.OAUTH2,
-        api_base_url=sandbox.url,
-        auth_base_url=sandbox.url,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=DEFAULT_CLIENT_SECRET,
-    )
+    parent = oauth_app(sandbox)
     with sandbox.state.lock:
         access, refresh = sandbox.state.issue_oauth_pair(
             DEFAULT_CLIENT_ID, admin_user(org), org, tuple(ALL_SCOPES)
@@ -84,7 +78,8 @@ def oauth_profile(sandbox, org):
 @pytest.fixture
 def hostile_after(sandbox):
     """``hostile_after(n, action)``: run ``action()`` once, right after the ``n``-th API request
-    from now has been answered."""
+    from now has been handled (before its answer is sent, so the client's next request already
+    meets the hostile vendor)."""
     state = sandbox.state
     original = state.log_request
     pending: list[list] = []

@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from sam_saas.models import ConnectionAlias
 from tests.factories import ConnectionAliasFactory, UserFactory
+from tests.helpers import alias_form
 
 SECRETS = {
     "client_secret": "client-secret-Hk29sLq0",
@@ -25,23 +26,6 @@ def alias(db):
 
 def _change_url(alias):
     return reverse("admin:sam_saas_connectionalias_change", args=[alias.pk])
-
-
-def _form_data(alias, **overrides):
-    data = {
-        "name": alias.name,
-        "parent": alias.parent_id or "",
-        "provider": alias.provider,
-        "auth_type": alias.auth_type,
-        "api_base_url": alias.api_base_url,
-        "auth_base_url": alias.auth_base_url,
-        "client_id": alias.client_id,
-        "client_secret": "",
-        "access_token": "",
-        "refresh_token": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def _ciphertexts(alias):
@@ -61,7 +45,7 @@ def _assert_no_secret(html, alias, extra=()):
 
 @pytest.mark.django_db
 def test_it_keeps_the_stored_secrets_when_the_inputs_are_left_empty(admin_client, alias):
-    response = admin_client.post(_change_url(alias), _form_data(alias, client_id="new-client"))
+    response = admin_client.post(_change_url(alias), alias_form(alias, client_id="new-client"))
 
     assert response.status_code == 302
     alias.refresh_from_db()
@@ -72,7 +56,7 @@ def test_it_keeps_the_stored_secrets_when_the_inputs_are_left_empty(admin_client
 @pytest.mark.django_db
 def test_it_replaces_a_secret_with_a_new_value(admin_client, alias):
     response = admin_client.post(
-        _change_url(alias), _form_data(alias, access_token="  pat-NEW-1  ")
+        _change_url(alias), alias_form(alias, access_token="  pat-NEW-1  ")
     )
 
     assert response.status_code == 302
@@ -84,7 +68,7 @@ def test_it_replaces_a_secret_with_a_new_value(admin_client, alias):
 
 @pytest.mark.django_db
 def test_it_clears_a_secret_when_asked(admin_client, alias):
-    response = admin_client.post(_change_url(alias), _form_data(alias, clear_refresh_token="on"))
+    response = admin_client.post(_change_url(alias), alias_form(alias, clear_refresh_token="on"))
 
     assert response.status_code == 302
     alias.refresh_from_db()
@@ -97,7 +81,7 @@ def test_it_clears_a_secret_when_asked(admin_client, alias):
 def test_it_refuses_a_new_value_and_clear_at_once(admin_client, alias):
     response = admin_client.post(
         _change_url(alias),
-        _form_data(alias, access_token="pat-NEW-2", clear_access_token="on"),
+        alias_form(alias, access_token="pat-NEW-2", clear_access_token="on"),
     )
 
     assert response.status_code == 200
@@ -111,7 +95,7 @@ def test_it_refuses_a_new_value_and_clear_at_once(admin_client, alias):
 @pytest.mark.django_db
 def test_it_does_not_echo_a_new_secret_when_the_form_has_errors(admin_client, alias):
     response = admin_client.post(
-        _change_url(alias), _form_data(alias, name="", client_secret="typed-Secret-99")
+        _change_url(alias), alias_form(alias, name="", client_secret="typed-Secret-99")
     )
 
     assert response.status_code == 200
@@ -149,8 +133,8 @@ def test_it_shows_a_view_only_user_the_state_but_never_the_secret(alias):
 
 @pytest.mark.django_db
 def test_it_keeps_secret_values_out_of_the_change_history(admin_client, alias):
-    admin_client.post(_change_url(alias), _form_data(alias, client_secret="cs-ROTATED-7"))
-    admin_client.post(_change_url(alias), _form_data(alias, clear_access_token="on"))
+    admin_client.post(_change_url(alias), alias_form(alias, client_secret="cs-ROTATED-7"))
+    admin_client.post(_change_url(alias), alias_form(alias, clear_access_token="on"))
 
     entries = LogEntry.objects.filter(object_id=str(alias.pk)).order_by("pk")
     messages = [entry.get_change_message() for entry in entries]

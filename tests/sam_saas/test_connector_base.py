@@ -2,9 +2,11 @@
 vendor's errors into ConnectorError."""
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from sam_saas import connectors
 from sam_saas.connectors import BaseConnector, ConnectionCheck, ConnectorError
+from sam_saas.models import ConnectionAlias, IntegrationProfile
 from tests.helpers import registered_connector
 
 
@@ -68,7 +70,25 @@ def test_it_gives_a_connector_defaults_for_what_its_vendor_lacks():
 
 def test_it_names_a_vendor_by_its_connectors_label():
     with registered_connector("minimal", Minimal()):
-        connectors._registry["minimal"] = Minimal
         assert connectors.provider_label("minimal") == "Minimal Vendor"
     assert connectors.provider_label("calendly") == "Calendly"
     assert connectors.provider_label("nobody") == "Nobody"
+
+
+@pytest.mark.django_db
+def test_the_provider_choices_are_the_installed_connectors():
+    """Registering a connector makes its provider a valid choice on aliases and profiles (no
+    choice in the core, no migration); once it is gone, the value is refused, saying why."""
+    alias = ConnectionAlias(name="Minimal", provider="minimal", access_token="t")
+    with registered_connector("minimal", Minimal()):
+        assert ("minimal", "Minimal Vendor") in ConnectionAlias._meta.get_field("provider").choices
+        alias.full_clean()
+        alias.save()
+        IntegrationProfile(name="Minimal", provider="minimal", alias=alias).full_clean()
+        assert alias.get_provider_display() == "Minimal Vendor"
+    with pytest.raises(ValidationError) as refused:
+        IntegrationProfile(name="Minimal", provider="minimal", alias=alias).full_clean()
+    assert refused.value.message_dict["provider"] == [
+        "No connector is installed for provider 'minimal'; add the vendor's app to INSTALLED_APPS."
+    ]
+    assert ConnectionAlias().provider == "calendly"  # the one vendor this installation has

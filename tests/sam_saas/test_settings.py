@@ -161,8 +161,7 @@ DEVELOPER_COMMANDS = (
     "calendly_demo",
     "demo_setup",
     "bench_download",
-    "bench_candidates",
-    "bench_reports",
+    "bench_scale",
     "bench_people_import",
 )
 

@@ -101,6 +101,7 @@ def test_it_builds_the_data_set_and_measures_every_figure_at_20000(tmp_path):
         "Candidate changelist",
         "Rule preview (rule page)",
         "CSV export /reports/subscriptions.csv",
+        "CSV memory growth 10,000 → 20,000 rows",
         "Candidate identification",
         "Re-judging all seats after a rule change",
         "People import of 2,000 rows",
@@ -113,6 +114,8 @@ def test_it_builds_the_data_set_and_measures_every_figure_at_20000(tmp_path):
         assert figure["name"].startswith("Download: HTTP") or figure["target"], figure
         assert "HTTP " not in figure["note"], figure  # every page answered 200
     assert table["meta"]["load_before"] and table["meta"]["load_after"]
+    build = next(f for f in table["figures"] if f["name"] == "Building the data set")
+    assert set(build["extra"]["steps"]) >= {"people", "subscriptions", "indexes"}
 
 
 @pytest.mark.postgres

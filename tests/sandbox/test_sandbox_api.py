@@ -819,3 +819,14 @@ def test_it_starts_from_the_management_command_options():
         assert "my-app" in handle.state.oauth_clients
     finally:
         handle.stop()
+
+
+def test_a_fresh_rate_window_resets_in_60_seconds_whatever_the_clock(monkeypatch):
+    # 2000.123456 + 60 - 2000.123456 is 60.00000000000023 in floating point: the header said 61.
+    from calendly_integration.sandbox import ratelimits
+
+    monkeypatch.setattr(ratelimits.time, "monotonic", lambda: 2000.123456)
+    with start_sandbox(members=10) as sb:
+        org = sb.state.default_org
+        allowed, _limit, _remaining, reset = sb.state.rates.take(org.owner, org)
+    assert allowed and reset == 60

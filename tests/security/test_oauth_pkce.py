@@ -15,8 +15,8 @@ from django.urls import reverse
 from calendly_integration import connect, oauth
 from calendly_integration.errors import InvalidGrant
 from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
-from sam_saas.models import ConnectionAlias, IntegrationProfile
-from tests.helpers import consent
+from sam_saas.models import ConnectionAlias
+from tests.helpers import consent, oauth_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -29,18 +29,7 @@ def sandbox():
 
 @pytest.fixture
 def draft_profile(sandbox):
-    parent = ConnectionAlias.objects.create(
-        name="Calendly app",
-        auth_type=ConnectionAlias.AuthType.OAUTH2,
-        api_base_url=sandbox.url,
-        auth_base_url=sandbox.url,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=DEFAULT_CLIENT_SECRET,
-    )
-    alias = ConnectionAlias.objects.create(
-        name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
-    )
-    return IntegrationProfile.objects.create(name="Acme", alias=alias, provider="calendly")
+    return oauth_profile(sandbox)
 
 
 def start(admin_client, profile):

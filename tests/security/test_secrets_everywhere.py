@@ -17,12 +17,12 @@ from django.db import connection
 from django.urls import reverse
 
 from calendly_integration import reclaim
-from calendly_integration.sandbox import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, start_sandbox
+from calendly_integration.sandbox import DEFAULT_CLIENT_SECRET, start_sandbox
 from sam_saas.models import ConnectionAlias, IntegrationProfile, JobRun, SoftwareSubscription
 from sam_saas.reports import registry
 from sam_saas.services import jobs
 from tests import factories
-from tests.helpers import consent
+from tests.helpers import alias_form, consent, oauth_profile
 
 pytestmark = pytest.mark.django_db
 
@@ -42,41 +42,13 @@ def issued_secrets(sandbox) -> set[str]:
         return {*state.tokens, *state.refresh_tokens, DEFAULT_CLIENT_SECRET}
 
 
-def alias_form(alias, **changes):
-    data = {
-        "name": alias.name,
-        "parent": alias.parent_id or "",
-        "provider": alias.provider,
-        "auth_type": alias.auth_type,
-        "api_base_url": alias.api_base_url,
-        "auth_base_url": alias.auth_base_url,
-        "client_id": alias.client_id,
-        "client_secret": "",
-        "access_token": "",
-        "refresh_token": "",
-    }
-    data.update(changes)
-    return data
-
-
 def run_everything(sandbox, admin_client) -> tuple[set[str], IntegrationProfile]:
     """Connect, download, refresh a token, pull activity, remove a seat, edit the client
     secret in the admin, then get revoked by the vendor. Returns every secret seen."""
     seen: set[str] = set()
-    parent = ConnectionAlias.objects.create(
-        name="Calendly app",
-        auth_type=ConnectionAlias.AuthType.OAUTH2,
-        api_base_url=sandbox.url,
-        auth_base_url=sandbox.url,
-        client_id=DEFAULT_CLIENT_ID,
-        client_secret=DEFAULT_CLIENT_SECRET,
-    )
-    child = ConnectionAlias.objects.create(
-        name="Acme child", parent=parent, auth_type=ConnectionAlias.AuthType.OAUTH2
-    )
-    profile = IntegrationProfile.objects.create(
-        name="Acme", alias=child, provider="calendly", reclaim_enabled=True
-    )
+    profile = oauth_profile(sandbox, reclaim_enabled=True)
+    child = profile.alias
+    parent = child.parent
 
     start = admin_client.get(reverse("calendly:connect-profile", args=[profile.pk]))
     back = urlsplit(consent(start["Location"]))

@@ -15,20 +15,19 @@ What a large customer looks like, scaled to ``subscriptions`` seats:
   stale seats (identification raises the rest) with their event trail, and nine weekly
   licence-position snapshots.
 
-Every row is recognizable as benchmark data (``PREFIX`` in a profile, alias or publisher
-name, ``DOMAIN`` in an e-mail), which is what :mod:`.guard` and :func:`remove` rely on.
+The rows are written by :mod:`.seats` and :mod:`.history`, with the indexes built once at
+the end (:mod:`.bulk`). Every row is recognizable as benchmark data (:mod:`.naming`), which
+is what :mod:`.guard` and :func:`remove` rely on.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from decimal import Decimal
+import time
 
 from django.apps import apps
 from django.db import connection, transaction
 from django.utils import timezone
 
-from sam_saas import jobkinds
 from sam_saas.models import (
     ConnectionAlias,
     Entitlement,
@@ -41,27 +40,13 @@ from sam_saas.models import (
     SoftwareSubscription,
     SubscriptionIdentifier,
 )
-from sam_saas.services import figures, positions
 
-from .sql import execute, insert_select, scalar
+from . import history, seats
+from .bulk import bulk_load
+from .naming import DOMAIN, PREFIX, PROFILES
+from .sql import execute
 
-PREFIX = "bench-scale"
-DOMAIN = "bench-scale.example"
-PROFILES = 8
-DEPARTMENTS = (
-    "Sales",
-    "Engineering",
-    "Finance",
-    "Support",
-    "Marketing",
-    "Legal",
-    "Operations",
-    "People",
-    "Product",
-    "Design",
-    "Security",
-    "Executive",
-)
+__all__ = ["DOMAIN", "PREFIX", "analyze", "bench_profiles", "build", "census", "remove"]
 Sub = SoftwareSubscription
 
 
@@ -73,19 +58,19 @@ def existing_size() -> int:
     return Sub.objects.filter(profile__in=bench_profiles()).count()
 
 
-def _array(values) -> str:
-    return "ARRAY[" + ",".join(str(int(v)) for v in values) + "]::bigint[]"
-
-
-def _text_array(values) -> str:
-    return "ARRAY[" + ",".join("'" + v.replace("'", "''") + "'" for v in values) + "]"
-
-
 @transaction.atomic
 def build(subscriptions: int) -> dict:
-    """Create the data set. Returns what the measurements need (profile ids and so on)."""
+    """Create the data set. Returns the profile ids and the seconds each step took."""
     now = timezone.now()
     today = timezone.localdate()
+    steps: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def step(name):
+        nonlocal started
+        steps[name] = round(time.perf_counter() - started, 2)
+        started = time.perf_counter()
+
     publisher = Publisher.objects.create(name=f"{PREFIX} Calendly")
     models_ = [
         SoftwareModel.objects.create(publisher=publisher, product="Calendly", edition=edition)
@@ -98,297 +83,50 @@ def build(subscriptions: int) -> dict:
         for model in models_
     ]
     unknown = SubscriptionIdentifier.objects.create(provider="calendly", value=f"{PREFIX}-basic")
-    profiles = []
-    for n in range(PROFILES):
-        alias = ConnectionAlias.objects.create(
-            name=f"{PREFIX}-alias-{n}",
-            provider="calendly",
-            connection_status=(
-                ConnectionAlias.ConnectionStatus.RECONNECT_REQUIRED
-                if n == 0
-                else ConnectionAlias.ConnectionStatus.CONNECTED
-            ),
-        )
-        profiles.append(
-            IntegrationProfile.objects.create(
-                name=f"{PREFIX}-org-{n}",
-                alias=alias,
-                provider="calendly",
-                status=IntegrationProfile.Status.PUBLISHED,
-                organization_plan="teams",
-            )
-        )
-    _entitlements(models_, profiles, subscriptions, today)
-    people = _people(subscriptions // 2 or 1, now)
-    _subscriptions(subscriptions, profiles, models_, identifiers, unknown, people, now)
-    _job_runs(profiles, subscriptions, now)
+    profiles = [_profile(n) for n in range(PROFILES)]
+    seats.entitlements(models_, profiles, subscriptions, today)
+    with bulk_load(_big_tables()) as loading:
+        people = seats.people(subscriptions // 2 or 1, now)
+        step("people")
+        seats.subscriptions(subscriptions, profiles, models_, identifiers, unknown, people, now)
+        step("subscriptions")
+        history.job_runs(profiles, subscriptions, now)
+        step("job runs")
+        if apps.is_installed("reclamation"):
+            history.candidates(profiles, now)
+            step("candidates")
+    step("indexes")
+    history.snapshots(today)
+    step("snapshots")
+    return {"profiles": [p.pk for p in profiles], "steps": steps, **loading}
+
+
+def _profile(n: int) -> IntegrationProfile:
+    alias = ConnectionAlias.objects.create(
+        name=f"{PREFIX}-alias-{n}",
+        provider="calendly",
+        connection_status=(
+            ConnectionAlias.ConnectionStatus.RECONNECT_REQUIRED
+            if n == 0
+            else ConnectionAlias.ConnectionStatus.CONNECTED
+        ),
+    )
+    return IntegrationProfile.objects.create(
+        name=f"{PREFIX}-org-{n}",
+        alias=alias,
+        provider="calendly",
+        status=IntegrationProfile.Status.PUBLISHED,
+        organization_plan="teams",
+    )
+
+
+def _big_tables() -> list:
+    tables = [Person, Sub, JobRun]
     if apps.is_installed("reclamation"):
-        _reclamation(profiles, now)
-    _snapshots(today)
-    return {"profiles": [p.pk for p in profiles]}
+        from reclamation.models import CandidateEvent, ReclamationCandidate
 
-
-def _entitlements(models_, profiles, total: int, today: dt.date) -> None:
-    Entitlement.objects.bulk_create(
-        [
-            Entitlement(
-                software_model=models_[0],
-                purchased_rights=int(total * 0.55),
-                unit_cost=Decimal("120.00"),
-                currency="USD",
-                cost_center="CC-SALES",
-                start_date=today - dt.timedelta(days=200),
-                contract_reference=f"{PREFIX}-PO-1",
-            ),
-            Entitlement(
-                software_model=models_[1],
-                purchased_rights=int(total * 0.3),
-                unit_cost=Decimal("8.00"),
-                period=Entitlement.Period.MONTHLY,
-                currency="EUR",
-                cost_center="CC-ENG",
-                start_date=today - dt.timedelta(days=320),
-                end_date=today + dt.timedelta(days=45),
-                contract_reference=f"{PREFIX}-PO-2",
-            ),
-            *(
-                Entitlement(
-                    software_model=models_[2],
-                    profile=profile,
-                    purchased_rights=max(1, total // 100),
-                    unit_cost=Decimal("240.00"),
-                    currency="USD",
-                    cost_center="CC-EXEC",
-                    start_date=today - dt.timedelta(days=100),
-                    contract_reference=f"{PREFIX}-PO-3-{n}",
-                )
-                for n, profile in enumerate(profiles)
-            ),
-        ]
-    )
-
-
-def _people(count: int, now: dt.datetime) -> tuple[int, int]:
-    """``count`` people; returns (first id, count). Every 25th person manages the next 24."""
-    insert_select(
-        Person,
-        {
-            "email": f"'p' || g || '@{DOMAIN}'",
-            "name": "'Person ' || g",
-            "department": f"({_text_array(DEPARTMENTS)})[g % {len(DEPARTMENTS)} + 1]",
-            "cost_center": "'CC-' || lpad((g % 20)::text, 2, '0')",
-            "active": "g % 40 <> 39",
-            "created_at": "now() - (g % 700) * interval '1 day'",
-        },
-        "generate_series(0::bigint, %s) AS g",
-        [count - 1],
-    )
-    first = scalar("SELECT min(id) FROM sam_saas_person WHERE email LIKE %s", [f"%@{DOMAIN}"])
-    last = scalar("SELECT max(id) FROM sam_saas_person WHERE email LIKE %s", [f"%@{DOMAIN}"])
-    if last - first + 1 == count:  # one statement gave consecutive ids: managers by arithmetic
-        execute(
-            "UPDATE sam_saas_person SET manager_id = %s + ((id - %s) / 25) * 25 "
-            "WHERE id BETWEEN %s AND %s AND (id - %s) %% 25 <> 0",
-            [first, first, first, last, first],
-        )
-    return first, count
-
-
-def _subscriptions(total, profiles, models_, identifiers, unknown, people, now) -> None:
-    """Seat g belongs to profile g % 8; seats 2k and 2k+1 are the same person's, in two
-    profiles. Hash-like arithmetic (g * prime % m) spreads ages without randomness, so two
-    builds of the same size are identical."""
-    first_person, people_count = people
-    p = len(profiles)
-    model_of = "(CASE WHEN g % 10 < 6 THEN 1 WHEN g % 10 < 9 THEN 2 ELSE 3 END)"
-    insert_select(
-        Sub,
-        {
-            "profile_id": f"({_array(pr.pk for pr in profiles)})[g % {p} + 1]",
-            "software_model_id": (
-                f"CASE WHEN g % 50 = 49 THEN NULL "
-                f"ELSE ({_array(m.pk for m in models_)})[{model_of}] END"
-            ),
-            "identifier_id": (
-                f"CASE WHEN g % 50 = 49 THEN {int(unknown.pk)} "
-                f"ELSE ({_array(i.pk for i in identifiers)})[{model_of}] END"
-            ),
-            "person_id": (
-                f"CASE WHEN g % 20 = 7 THEN NULL "
-                f"ELSE {int(first_person)} + (g / 2) % {int(people_count)} END"
-            ),
-            "user_principal_name": (
-                f"CASE WHEN g % 20 = 7 THEN 'ext' || g || '@elsewhere.{DOMAIN}' "
-                f"WHEN g % 97 = 5 THEN '=cmd' || g || '@{DOMAIN}' "
-                f"ELSE 'p' || ((g / 2) % {int(people_count)}) || '@{DOMAIN}' END"
-            ),
-            "user_name": "CASE WHEN g % 97 = 3 THEN '=User ' || g ELSE 'User ' || g END",
-            "external_user_id": f"'https://api.calendly.com/users/{PREFIX}-' || g",
-            "external_seat_id": (
-                f"CASE WHEN g % 20 = 0 "
-                f"THEN 'https://api.calendly.com/organizations/x/invitations/{PREFIX}-' || g "
-                f"ELSE 'https://api.calendly.com/organization_memberships/{PREFIX}-' || g END"
-            ),
-            "kind": "CASE WHEN g % 20 = 0 THEN 'invitation' ELSE 'member' END",
-            "role": f"CASE WHEN g < {p} THEN 'owner' WHEN g % 50 = 1 THEN 'admin' ELSE 'user' END",
-            "status": (
-                "CASE WHEN g % 20 = 0 THEN 'pending' WHEN g % 33 = 1 THEN 'removed' "
-                "WHEN g % 97 = 2 THEN 'reclaimed' ELSE 'active' END"
-            ),
-            "external_created_at": "now() - ((g * 37) % 900 + 5) * interval '1 day'",
-            "first_seen_at": "now() - ((g * 13) % 300) * interval '1 day'",
-            "last_seen_at": "now()",
-            "last_activity_at": (
-                "CASE WHEN g % 20 = 0 OR g % 13 = 0 THEN NULL "
-                "ELSE now() - ((g * 7919) % 240) * interval '1 day' "
-                "- (g % 24) * interval '1 hour' END"
-            ),
-            "last_activity_source": (
-                "CASE WHEN g % 20 = 0 OR g % 13 = 0 THEN '' "
-                "WHEN g % 3 = 0 THEN 'activity_log' ELSE 'scheduled_events' END"
-            ),
-            "excluded_from_cost": "g % 100 = 3",
-            "cost_exclusion_reason": "CASE WHEN g % 100 = 3 THEN 'Service account' ELSE '' END",
-            "excluded_from_reclamation": "g % 101 = 4",
-            "reclamation_exclusion_reason": (
-                "CASE WHEN g % 101 = 4 THEN 'Executive assistant' ELSE '' END"
-            ),
-            "updated_at": "now()",
-        },
-        "generate_series(0::bigint, %s) AS g",
-        [total - 1],
-    )
-
-
-def _job_runs(profiles, total: int, now: dt.datetime) -> None:
-    """One finished job result per 50 seats, of every kind and both final statuses, plus the
-    successful activity pull identification needs before it judges activity."""
-    kinds = [k for k, _ in jobkinds.choices()]
-    insert_select(
-        JobRun,
-        {
-            "profile_id": (
-                f"CASE WHEN g % 13 = 0 THEN NULL "
-                f"ELSE ({_array(pr.pk for pr in profiles)})[g % {len(profiles)} + 1] END"
-            ),
-            "kind": f"({_text_array(kinds)})[g % {len(kinds)} + 1]",
-            "trigger": "CASE WHEN g % 4 = 0 THEN 'manual' ELSE 'schedule' END",
-            "status": "CASE WHEN g % 25 = 0 THEN 'failed' ELSE 'succeeded' END",
-            "queued_at": "now() - g * interval '20 minutes' - interval '1 hour'",
-            "started_at": "now() - g * interval '20 minutes' - interval '1 hour'",
-            "finished_at": "now() - g * interval '20 minutes' - interval '58 minutes'",
-            "fetched": "g % 5000",
-            "api_calls": "g % 60",
-            "error_class": "CASE WHEN g % 25 = 0 THEN 'Unauthorized' ELSE '' END",
-            "error_message": "CASE WHEN g % 25 = 0 THEN 'The token was revoked.' ELSE '' END",
-            "progress_message": f"'{PREFIX}'",  # marks the data set's global runs
-        },
-        "generate_series(1::bigint, %s) AS g",
-        [max(10, total // 50)],
-    )
-    JobRun.objects.bulk_create(
-        JobRun(
-            profile=profile,
-            kind=JobRun.Kind.ACTIVITY,
-            trigger=JobRun.Trigger.SCHEDULE,
-            status=JobRun.Status.SUCCEEDED,
-            queued_at=now,
-            started_at=now,
-            finished_at=now,
-        )
-        for profile in profiles
-    )
-
-
-def _reclamation(profiles, now: dt.datetime) -> None:
-    from reclamation.models import OPEN_STATES, CandidateEvent, ReclamationCandidate
-    from reclamation.services.rules import ensure_rule
-
-    rules = {profile.pk: ensure_rule(profile) for profile in profiles}
-    states = [s for s, _ in ReclamationCandidate.State.choices]
-    case = " ".join(f"WHEN {r.profile_id} THEN {r.pk}" for r in rules.values())
-    open_states = ",".join(f"'{s}'" for s in OPEN_STATES)
-    state = f"({_text_array(states)})[(s.id / 4) % {len(states)} + 1]"
-    insert_select(
-        ReclamationCandidate,
-        {
-            "subscription_id": "s.id",
-            "profile_id": "s.profile_id",
-            "rule_id": f"CASE s.profile_id {case} END",
-            "person_id": "s.person_id",
-            "user_principal_name": "s.user_principal_name",
-            "user_name": "coalesce(p.name, '')",
-            "department": "coalesce(p.department, '')",
-            "cost_center": "coalesce(p.cost_center, '')",
-            "profile_name": "pr.name",
-            "provider": "pr.provider",
-            "rule_name": "pr.name",
-            "seat_kind": "s.kind",
-            "justification": (
-                "CASE WHEN s.kind = 'invitation' THEN 'stale_invitation' "
-                "WHEN s.last_activity_at IS NULL THEN 'never_used' "
-                "WHEN p.active = false THEN 'leaver' ELSE 'low_usage' END"
-            ),
-            "last_activity_at": "s.last_activity_at",
-            "last_activity_source": "s.last_activity_source",
-            "potential_savings": "120.00",
-            "currency": "'USD'",
-            "savings_known": "s.id % 7 <> 0",
-            "state": state,
-            "created_at": "now() - (s.id % 60) * interval '1 day'",
-            "state_changed_at": "now() - (s.id % 30) * interval '1 day'",
-            "closed_at": (
-                f"CASE WHEN {state} IN ({open_states}) THEN NULL "
-                f"ELSE now() - (s.id % 30) * interval '1 day' END"
-            ),
-        },
-        "sam_saas_softwaresubscription s "
-        "JOIN sam_saas_integrationprofile pr ON pr.id = s.profile_id "
-        "LEFT JOIN sam_saas_person p ON p.id = s.person_id "
-        "WHERE s.profile_id = ANY(%s) AND s.status IN ('active', 'pending') "
-        "AND (s.last_activity_at IS NULL OR s.last_activity_at < now() - interval '120 days') "
-        "AND s.id %% 4 = 0",
-        [[p.pk for p in profiles]],
-    )
-    insert_select(
-        CandidateEvent,
-        {
-            "candidate_id": "c.id",
-            "at": "c.created_at",
-            "actor_label": "'Identification'",
-            "from_state": "''",
-            "to_state": "c.state",
-            "note": "'Raised by the benchmark data set'",
-        },
-        "reclamation_reclamationcandidate c WHERE c.profile_id = ANY(%s)",
-        [[p.pk for p in profiles]],
-    )
-
-
-def _snapshots(today: dt.date) -> None:
-    """Today's licence position computed for real, and eight earlier weeks derived from it
-    (reconciling nine times over a million seats would triple the build time), and the
-    dashboard's stored figures, as the reconcile job leaves them."""
-    positions.reconcile(on=today)
-    figures.refresh()
-    rows = list(LicencePositionSnapshot.objects.filter(date=today))
-    earlier = []
-    for weeks in range(1, 9):
-        for row in rows:
-            row.pk = None
-            row.date = today - dt.timedelta(weeks=weeks)
-            earlier.append(_copy(row))
-    LicencePositionSnapshot.objects.filter(
-        date__lt=today, software_model__publisher__name__startswith=PREFIX
-    ).delete()
-    LicencePositionSnapshot.objects.bulk_create(earlier)
-
-
-def _copy(row):
-    clone = LicencePositionSnapshot()
-    for field in row._meta.concrete_fields:
-        setattr(clone, field.attname, getattr(row, field.attname))
-    return clone
+        tables += [ReclamationCandidate, CandidateEvent]
+    return tables
 
 
 def census() -> dict:
@@ -420,13 +158,8 @@ def census() -> dict:
 def analyze() -> None:
     """Fresh planner statistics and a vacuumed visibility map, as autovacuum keeps a live
     database (without them the planner takes the new million rows for an empty table)."""
-    tables = [Person, Sub, JobRun]
-    if apps.is_installed("reclamation"):
-        from reclamation.models import CandidateEvent, ReclamationCandidate
-
-        tables += [ReclamationCandidate, CandidateEvent]
     with connection.cursor() as cursor:
-        for model in tables:
+        for model in _big_tables():
             cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
 
 
