@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('reclamation', '0006_candidate_seat_without_db_constraint'),
-        ('sam_saas', '0015_person_order_indexes'),
+        ('sam_saas', '0016_person_order_indexes'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sam_saas', '0014_subscription_no_person_index'),
+        ('sam_saas', '0015_provider_choices_from_connectors'),
     ]
 
     operations = [
