@@ -5,10 +5,10 @@ seat until the next download, and "Identify candidates now", the dashboard and t
 position used the old flags. Every change now calls :func:`apply_at_once` with the profiles it
 can affect: up to ``SAM_SETTINGS["RULES_INLINE_MAX_SEATS"]`` seats (5,000 by default) are
 re-judged inline, in the request; above that an "Apply rules" job does it on a worker and the
-admin message links to it. Either way :func:`rejudge` reads the seats in batches, judges them
-with the same :class:`RuleEngine` as the download, and writes each batch's changes with one
-bulk UPDATE, then sends ``seats_rejudged`` so the reclamation app closes the open candidates
-whose premise broke.
+admin message links to it. Either way :func:`rejudge` judges every seat of the profiles in one
+set-based pass with the rules the download's :class:`RuleEngine` holds
+(:mod:`.stored_rules`), writes only the seats whose verdict changed, then sends
+``seats_rejudged`` so the reclamation app closes the open candidates whose premise broke.
 
 :func:`matching_seats` answers "matches N seats now" for an exclusion rule (saved or not) with
 one COUNT query.
@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q, QuerySet
 
 from ..models import (
@@ -33,9 +33,18 @@ from ..models.rules import wildcard_regex
 from ..signals import seats_rejudged
 from . import jobs
 from .bulk_sql import without_jit
-from .rules import apply_rules
+from .rules import apply_rules_to
 
 ALL = None  # scope: every profile
+ANALYZE_AFTER_CHANGES = 10_000
+
+
+def analyze_seats() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"ANALYZE {connection.ops.quote_name(SoftwareSubscription._meta.db_table)}"
+            )
 
 
 def inline_limit() -> int:
@@ -90,8 +99,10 @@ class RejudgeResult:
 
 def rejudge(profile_ids=ALL, *, progress=None) -> RejudgeResult:
     """Re-apply the rules to the seats of these profiles (ALL: every profile), then let other
-    apps close what no longer holds. ``progress(percent, message)`` is told after each
-    profile."""
+    apps close what no longer holds. ``progress(percent, message)`` is told once the seats
+    are judged. After a change to more than a tenth of a large table, PostgreSQL's statistics
+    are refreshed (``ANALYZE``, allowed inside the transaction; ``VACUUM`` is not and is left to
+    autovacuum, which only the changed rows concern), so the pages' plans see the new flags."""
     result = RejudgeResult()
     profiles = IntegrationProfile.objects.order_by("pk")
     if profile_ids is not ALL:
@@ -99,15 +110,14 @@ def rejudge(profile_ids=ALL, *, progress=None) -> RejudgeResult:
     profiles = list(profiles)
     with transaction.atomic():
         without_jit()
-        for number, profile in enumerate(profiles, 1):
-            applied = apply_rules(profile)
-            result.examined += applied.examined
-            result.changed += applied.changed
-            result.unmatched += applied.unmatched
-            if progress is not None:
-                progress(
-                    int(90 * number / len(profiles)), f"{profile.name}: {applied.changed} changed"
-                )
+        # All profiles in one pass: one scan of the seats, one hash of the people.
+        applied = apply_rules_to(profiles)
+        result.examined, result.changed = applied.examined, applied.changed
+        result.unmatched = applied.unmatched
+        if progress is not None:
+            progress(90, f"{applied.examined} seat(s) re-judged, {applied.changed} changed")
+        if applied.changed >= ANALYZE_AFTER_CHANGES and applied.changed * 10 >= applied.examined:
+            analyze_seats()
         ids = ALL if profile_ids is ALL else [p.pk for p in profiles]
         for _receiver, closed in seats_rejudged.send(sender=SoftwareSubscription, profile_ids=ids):
             if isinstance(closed, int):

@@ -249,26 +249,48 @@ class ApplyResult:
 
 def apply_rules(profile: IntegrationProfile, batch_size: int = 1000, *, only=None) -> ApplyResult:
     """Re-apply resolution and exclusion rules to a profile's stored subscriptions that hold a
-    seat (of the ids ``only``, when given). The vendor's protections (owner, connection
+    seat (of the ids ``only``, when given): :func:`apply_rules_to` for one profile."""
+    return apply_rules_to([profile], batch_size=batch_size, only=only)
+
+
+def apply_rules_to(profiles, batch_size: int = 1000, *, only=None) -> ApplyResult:
+    """Re-apply resolution and exclusion rules to these profiles' stored subscriptions that
+    hold a seat (of the ids ``only``, when given). The vendor's protections (owner, connection
     account) are judged again from the stored seat. A person set by hand is kept.
 
-    One set-based statement (:mod:`.stored_rules`) when the connector gives its protection as
-    SQL, as every bundled one does; otherwise the seats are read in batches and each batch's
-    changed rows written with one bulk UPDATE."""
+    One set-based pass over every profile whose connector gives its protection as SQL, as
+    every bundled one does (:mod:`.stored_rules`); any other profile is read in batches and
+    each batch's changed rows written with one bulk UPDATE."""
+    engines, protections, per_seat = [], {}, []
+    for profile in profiles:
+        try:
+            connector = get_connector(profile.provider)
+        except ConnectorError:
+            connector = None
+        expression = (
+            connector.protection_expression(profile)
+            if connector is not None
+            else Value("", output_field=CharField())
+        )
+        if expression is None:
+            per_seat.append((profile, connector.protection_reason))
+            continue
+        engines.append(RuleEngine(profile))
+        protections[profile.pk] = expression
+    result = ApplyResult()
+    if engines:
+        examined, changed, unmatched = judge_stored_seats(engines, protections, only)
+        result = ApplyResult(examined=examined, changed=changed, unmatched=unmatched)
+    for profile, protection in per_seat:
+        one = _apply_per_seat(profile, protection, batch_size, only)
+        result.examined += one.examined
+        result.changed += one.changed
+        result.unmatched += one.unmatched
+    return result
+
+
+def _apply_per_seat(profile, protection, batch_size, only) -> ApplyResult:
     engine = RuleEngine(profile)
-    try:
-        connector = get_connector(profile.provider)
-    except ConnectorError:
-        connector = None
-    expression = (
-        connector.protection_expression(profile)
-        if connector is not None
-        else Value("", output_field=CharField())
-    )
-    if expression is not None:
-        examined, changed, unmatched = judge_stored_seats(engine, expression, only)
-        return ApplyResult(examined=examined, changed=changed, unmatched=unmatched)
-    protection = connector.protection_reason
     result = ApplyResult()
     qs = (
         SoftwareSubscription.objects.holding_seats()

@@ -2,9 +2,11 @@
 statement, for re-judging after a rule change or a people import.
 
 Why SQL: re-judging read every seat into Python and wrote each batch back, about 10 s per
-100,000 seats; a million seats took minutes. Here one ``UPDATE ... FROM`` per profile computes
+100,000 seats; a million seats took minutes. Here one statement computes
 every seat's verdict in the database (hash joins against the people, one term per rule) and
-writes only the seats whose verdict changed, on PostgreSQL and on SQLite alike.
+writes only the seats whose verdict changed, on PostgreSQL and on SQLite alike. All the
+profiles re-judged together go in one pass (:class:`Scope`): per profile, the people were
+hashed once per profile, 0.7 s each at 500,000 people.
 
 The rules mean what :class:`~sam_saas.services.rules.RuleEngine` (the download's per-page
 judge) says they mean; the rules in force are the engine's own lists, and
@@ -28,10 +30,10 @@ from __future__ import annotations
 import uuid
 
 from django.db import connection
-from django.db.models import CharField, Count, F, Q, Value
+from django.db.models import Case, CharField, Count, F, Q, Value, When
 from django.db.models.functions import Coalesce, Lower, Trim
 
-from ..models import IntegrationProfile, SoftwareSubscription, UserResolutionRule
+from ..models import SoftwareSubscription, UserResolutionRule
 from ..models.rules import wildcard_regex
 
 Transform = UserResolutionRule.Transform
@@ -79,15 +81,55 @@ class Sql:
         return f"(CASE WHEN {at} > 1 THEN substr({email}, {at} + 1) ELSE '' END)"
 
 
-def _seats_sql(profile: IntegrationProfile, protection, only) -> tuple[str, list]:
-    """The profile's stored seats holding a licence, with what the verdict reads: compiled
+class Scope:
+    """The rules in force for several profiles, judged in one statement: each rule's term is
+    limited to the profiles whose engine holds it (no limit when all do), so one pass over
+    the seats (and one hash of the people) serves every profile."""
+
+    def __init__(self, engines):
+        self.engines = list(engines)
+        self.profile_ids = [e.profile.pk for e in self.engines]
+        self.resolution = self._union("resolution_rules", key=lambda r: (r.priority, r.pk))
+        self.identifier = self._union("identifier_rules", key=lambda r: (r.pattern, r.pk))
+        self.user = self._union("user_rules", key=None)
+
+    def _union(self, name, key):
+        rules, holders = {}, {}
+        for engine in self.engines:
+            for rule in getattr(engine, name):
+                rules.setdefault(rule.pk, rule)
+                holders.setdefault(rule.pk, set()).add(engine.profile.pk)
+        ordered = list(rules.values())
+        if key is not None:
+            ordered.sort(key=key)
+        return [(rule, holders[rule.pk]) for rule in ordered]
+
+    def only_for(self, alias: str, holders: set[int]) -> str:
+        """SQL limiting a term to the profiles in ``holders`` ("" when that is all of them).
+        Profile ids are integers from the database, written into the text."""
+        if holders >= set(self.profile_ids):
+            return ""
+        return f"{alias}.seat_profile IN ({', '.join(str(int(pk)) for pk in sorted(holders))}) AND "
+
+
+def _seats_sql(scope: Scope, protections: dict, only) -> tuple[str, list]:
+    """The profiles' stored seats holding a licence, with what the verdict reads: compiled
     from the ORM so "holding a seat" and the vendor's protection keep their one definition."""
-    seats = SoftwareSubscription.objects.holding_seats().filter(profile=profile)
+    seats = SoftwareSubscription.objects.holding_seats().filter(profile_id__in=scope.profile_ids)
     if only is not None:
         seats = seats.filter(pk__in=list(only))
     text = CharField()
+    if len(protections) == 1:
+        protection = next(iter(protections.values()))
+    else:
+        protection = Case(
+            *[When(profile_id=pk, then=expr) for pk, expr in protections.items()],
+            default=Value(""),
+            output_field=text,
+        )
     seats = seats.order_by().values(
         seat_id=F("pk"),
+        seat_profile=F("profile_id"),
         old_person=F("person_id"),
         by_hand=F("person_set_at"),
         was_cost=F("excluded_from_cost"),
@@ -104,20 +146,22 @@ def _seats_sql(profile: IntegrationProfile, protection, only) -> tuple[str, list
     return sql, list(params)
 
 
-def _person_terms(rules) -> tuple[Sql, Sql]:
+def _person_terms(scope: Scope) -> tuple[Sql, Sql]:
     """(terms, joins): the resolution rules in priority order, each term the person it finds
     (NULL: none), over ``split s`` with its ``local_part`` and ``domain``."""
     terms, joins = Sql(), Sql()
     term_sql, join_sql = [], []
-    for n, rule in enumerate(rules):
+    for n, (rule, holders) in enumerate(scope.resolution):
+        only = scope.only_for("s", holders)
         if rule.transform == Transform.ALIAS:
             alias = terms.param(rule.alias_email.strip().lower())
-            term_sql.append(f"CASE WHEN s.email = {alias} THEN {terms.param(rule.person_id)} END")
+            person = terms.param(rule.person_id)
+            term_sql.append(f"CASE WHEN {only}s.email = {alias} THEN {person} END")
         elif rule.transform == Transform.REPLACE_DOMAIN:
             on = f"lower(r{n}.email) = s.local_part || '@' || {joins.param(rule.new_domain)}"
             if rule.match_domain:
                 on += f" AND s.domain = {joins.param(rule.match_domain)}"
-            join_sql.append(f"LEFT JOIN {PERSON} r{n} ON s.local_part <> '' AND {on}")
+            join_sql.append(f"LEFT JOIN {PERSON} r{n} ON {only}s.local_part <> '' AND {on}")
             term_sql.append(f"r{n}.id")
         elif rule.transform == Transform.REMOVE_DOMAIN:
             local = joins.local_part("lower(email)")
@@ -126,7 +170,9 @@ def _person_terms(rules) -> tuple[Sql, Sql]:
                 f"SELECT {local} AS local_part, MIN(id) AS id FROM {PERSON} "  # noqa: S608
                 f"GROUP BY {local} HAVING COUNT(*) = 1"
             )
-            join_sql.append(f"LEFT JOIN ({unique_local}) r{n} ON r{n}.local_part = s.local_part")
+            join_sql.append(
+                f"LEFT JOIN ({unique_local}) r{n} ON {only}r{n}.local_part = s.local_part"
+            )
             term_sql.append(f"r{n}.id")
     terms.text = f"COALESCE(x.id, {', '.join(term_sql)})" if term_sql else "x.id"
     joins.text = " ".join(join_sql)
@@ -148,20 +194,20 @@ def _user_rule_condition(q: Sql, rule) -> str:
     return " AND ".join(conditions) or "1 = 0"
 
 
-def _reasons(engine, *, cost: bool) -> Sql:
+def _reasons(scope: Scope, *, cost: bool) -> Sql:
     """The cost (or reclamation) exclusion reasons of a seat ``v`` with person ``p``, in the
     engine's order, joined with "; " and cut like the engine's."""
     q = Sql()
     parts = []
     if cost:
-        for rule in engine.identifier_rules:
-            condition = q.iregex("v.identifier_value", rule.pattern)
+        for rule, holders in scope.identifier:
+            condition = scope.only_for("v", holders) + q.iregex("v.identifier_value", rule.pattern)
             parts.append((condition, q.param(f"Identifier rule {rule.pattern!r}: {rule.reason}")))
     else:
         parts.append(("v.protection <> ''", "v.protection"))
-    for rule in engine.user_rules:
+    for rule, holders in scope.user:
         if rule.exclude_from_cost if cost else rule.exclude_from_reclamation:
-            condition = _user_rule_condition(q, rule)
+            condition = scope.only_for("v", holders) + _user_rule_condition(q, rule)
             parts.append((condition, q.param(f"User rule {rule}: {rule.reason}")))
     if not parts:
         q.text = "''"
@@ -171,22 +217,23 @@ def _reasons(engine, *, cost: bool) -> Sql:
     return q
 
 
-def judge_stored_seats(engine, protection, only=None) -> tuple[int, int, int]:
-    """Apply ``engine``'s rules (a :class:`RuleEngine` of the profile) to the profile's stored
-    seats holding a licence (of the ids ``only``, when given); ``protection`` is the vendor's
-    protection as an expression. Returns (examined, changed, unmatched).
+def judge_stored_seats(engines, protections: dict, only=None) -> tuple[int, int, int]:
+    """Apply each engine's rules (a :class:`RuleEngine` per profile) to its profile's stored
+    seats holding a licence (of the ids ``only``, when given), all profiles in one pass;
+    ``protections`` maps each profile id to the vendor's protection as an expression.
+    Returns (examined, changed, unmatched).
 
     Two statements: the verdicts that differ from what the seats hold go into a temporary
     table, then one UPDATE writes them by primary key. (Updating straight from the verdict
     query made PostgreSQL scan the whole seat table once per profile to find the rows to
     write; most re-judges change few seats, and unchanged seats are never written, so the
     table does not bloat.)"""
-    profile = engine.profile
-    seats_sql, seats_params = _seats_sql(profile, protection, only)
+    scope = Scope(engines)
+    seats_sql, seats_params = _seats_sql(scope, protections, only)
     q = Sql()
     local, domain = q.local_part("email"), q.domain_part("email")
-    terms, joins = _person_terms(engine.resolution_rules)
-    cost, reclaim = _reasons(engine, cost=True), _reasons(engine, cost=False)
+    terms, joins = _person_terms(scope)
+    cost, reclaim = _reasons(scope, cost=True), _reasons(scope, cost=False)
     changed = " OR ".join(
         [
             q.differs("w.old_person", "w.person_id"),
@@ -199,7 +246,8 @@ def judge_stored_seats(engine, protection, only=None) -> tuple[int, int, int]:
     was = "was_cost, was_cost_reason, was_reclaim, was_reclaim_reason"
     split_sql = f"SELECT seat.*, {local} AS local_part, {domain} AS domain FROM ({seats_sql}) seat"  # noqa: S608
     matched_sql = f"""
-        SELECT s.seat_id, s.upn, s.seat_role, s.identifier_value, s.protection, s.old_person,
+        SELECT s.seat_id, s.seat_profile, s.upn, s.seat_role, s.identifier_value,
+            s.protection, s.old_person,
             s.{was.replace(", ", ", s.")},
             CASE WHEN s.by_hand IS NOT NULL THEN s.old_person ELSE {terms.text} END AS person_id
         FROM ({split_sql}) s
@@ -207,7 +255,7 @@ def judge_stored_seats(engine, protection, only=None) -> tuple[int, int, int]:
         {joins.text}
     """  # noqa: S608
     verdict_sql = f"""
-        SELECT v.seat_id, v.old_person, v.person_id, v.{was.replace(", ", ", v.")},
+        SELECT v.seat_id, v.seat_profile, v.old_person, v.person_id, v.{was.replace(", ", ", v.")},
             {cost.text} AS cost_reason, {reclaim.text} AS reclaim_reason
         FROM ({matched_sql}) v LEFT JOIN {PERSON} p ON p.id = v.person_id
     """  # noqa: S608
@@ -238,7 +286,7 @@ def judge_stored_seats(engine, protection, only=None) -> tuple[int, int, int]:
             changed_rows = cursor.rowcount
         finally:
             cursor.execute(f"DROP TABLE {stage}")
-    seats = SoftwareSubscription.objects.holding_seats().filter(profile=profile)
+    seats = SoftwareSubscription.objects.holding_seats().filter(profile_id__in=scope.profile_ids)
     if only is not None:
         seats = seats.filter(pk__in=list(only))
     counts = seats.aggregate(

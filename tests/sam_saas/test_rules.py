@@ -250,3 +250,34 @@ def test_it_matches_a_page_of_seats_in_one_query(profile):
         matched = [engine.match_person(u) for u in upns]
     assert len(queries) == 1
     assert all(matched)
+
+
+def test_re_judging_several_profiles_at_once_keeps_each_rule_to_its_profiles(
+    profile, other_profile
+):
+    """All profiles go through one statement; a rule scoped to one profile must still judge
+    only that profile's seats."""
+    from sam_saas.services.rules import apply_rules_to
+
+    Person.objects.create(email="bo@hq.example")
+    scoped = UserResolutionRule.objects.create(
+        name="hq only on Other", transform="replace_domain", new_domain="hq.example"
+    )
+    scoped.profiles.add(other_profile)
+    trial = SubscriptionIdentifier.objects.create(provider="calendly", value="calendly-trial")
+    SubscriptionIdentifierExclusionRule.objects.create(
+        pattern="calendly-*", profile=profile, reason="Acme's trial"
+    )
+    acme = seat(profile, "bo@old.example", identifier=trial)
+    other = seat(other_profile, "bo@old.example", identifier=trial)
+
+    result = apply_rules_to([profile, other_profile])
+
+    acme.refresh_from_db()
+    other.refresh_from_db()
+    assert acme.person_id is None and other.person.email == "bo@hq.example"
+    assert acme.excluded_from_cost and acme.cost_exclusion_reason == (
+        "Identifier rule 'calendly-*': Acme's trial"
+    )
+    assert not other.excluded_from_cost and other.cost_exclusion_reason == ""
+    assert (result.examined, result.changed, result.unmatched) == (2, 2, 1)
