@@ -177,8 +177,14 @@ class ReclamationCandidateAdmin(
         response = super().changelist_view(request, extra_context)
         context = getattr(response, "context_data", None)
         if context and "cl" in context:
-            # The potential saving of the rows the filters and search select, per currency.
-            context["filtered_total"] = potential_total(context["cl"].queryset).display("0")
+            # The potential saving of the rows the filters and search select, per currency;
+            # only when the list is counted exactly (at most 10,000 rows), so the page stays
+            # bounded at a million candidates and never labels a capped count as the total's.
+            cl = context["cl"]
+            if getattr(cl.paginator, "count_is_exact", True):
+                context["filtered_total"] = potential_total(cl.queryset).display("0")
+            else:
+                context["filtered_total_over"] = cl.paginator.count_label
         return response
 
     # -- actions ---------------------------------------------------------------------------------

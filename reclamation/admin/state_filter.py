@@ -1,5 +1,7 @@
 """The worklist's state filter: the list opens on the open candidates, and every choice says how
-many candidates it holds ("Awaiting Approval (37)"), from one grouped query.
+many candidates it holds ("Awaiting Approval (37)"), from one statement that counts each state
+up to the changelist paginator's limit ("more than 10,000" above it), so the filter stays
+bounded at a million candidates like the list's own count.
 
 Parameters are the field filter's own (``state__exact``, ``state__isnull``) plus
 ``state__in`` (the dashboard links with it); with none of them the list shows the open
@@ -8,7 +10,9 @@ candidates, and "All" (``state__isnull=False``) shows every state."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.db.models import Count
+from django.db import connections
+
+from sam_saas.admin.pagination import BoundedCountPaginator
 
 from ..models import OPEN_STATES, ReclamationCandidate
 
@@ -35,13 +39,28 @@ class CandidateStateFilter(admin.ChoicesFieldListFilter):
         return True
 
     def _counts(self) -> dict[str, int]:
-        rows = (
-            self.model_admin.get_queryset(self.request)
-            .order_by()
-            .values_list("state")
-            .annotate(n=Count("pk"))
-        )
-        return dict(rows)
+        """Candidates per state, each counted up to the limit + 1 (then shown as "more than
+        N"): one UNION ALL of capped counts, each an index range scan of its state."""
+        limit = BoundedCountPaginator.count_limit
+        queryset = self.model_admin.get_queryset(self.request).order_by()
+        parts, params = [], []
+        for value, _label in ReclamationCandidate.State.choices:
+            sql, part_params = (
+                queryset.filter(state=value).values("pk")[: limit + 1].query.sql_with_params()
+            )
+            # The ORM's own compiled SQL; every value stays a parameter.
+            parts.append(f"SELECT %s, COUNT(*) FROM ({sql}) AS capped")  # noqa: S608
+            params += [value, *part_params]
+        with connections[queryset.db].cursor() as cursor:
+            cursor.execute(" UNION ALL ".join(parts), params)
+            return {state: n for state, n in cursor.fetchall() if n}
+
+    @staticmethod
+    def _label(*counts: int) -> str:
+        """The count, or the sum of several; "more than N" when one of them was capped."""
+        limit = BoundedCountPaginator.count_limit
+        total = sum(min(n, limit) for n in counts)
+        return f"more than {total:,}" if any(n > limit for n in counts) else str(total)
 
     def choices(self, changelist):
         counts = self._counts()
@@ -52,16 +71,16 @@ class CandidateStateFilter(admin.ChoicesFieldListFilter):
             "query_string": changelist.get_query_string(
                 {self.lookup_kwarg_isnull: "False"}, remove
             ),
-            "display": f"All ({sum(counts.values())})",
+            "display": f"All ({self._label(*counts.values())})",
         }
         yield {
             "selected": self.defaulted or value_in == OPEN_VALUE,
             "query_string": changelist.get_query_string({self.lookup_kwarg_in: OPEN_VALUE}, remove),
-            "display": f"Open ({sum(counts.get(str(s), 0) for s in OPEN_STATES)})",
+            "display": f"Open ({self._label(*(counts.get(str(s), 0) for s in OPEN_STATES))})",
         }
         for value, label in ReclamationCandidate.State.choices:
             yield {
                 "selected": bool(self.lookup_val) and value in self.lookup_val,
                 "query_string": changelist.get_query_string({self.lookup_kwarg: value}, remove),
-                "display": f"{label} ({counts.get(value, 0)})",
+                "display": f"{label} ({self._label(counts.get(value, 0))})",
             }

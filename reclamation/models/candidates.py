@@ -209,6 +209,9 @@ class ReclamationCandidate(models.Model):
             models.Index(fields=["state"], name="reclaim_cand_state_idx"),
             models.Index(fields=["profile", "state"], name="reclaim_cand_profile_state_idx"),
             models.Index(fields=["rule", "state"], name="reclaim_cand_rule_state_idx"),
+            # The default order, both keys: identification raises thousands of candidates in
+            # one statement (one created_at), which the created_at index alone leaves to sort.
+            models.Index(fields=["created_at", "id"], name="reclaim_cand_created_idx"),
         ]
 
     def __str__(self):

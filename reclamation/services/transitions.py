@@ -18,6 +18,8 @@ from django.db import models, transaction
 from django.db.models import F, Q, Value
 from django.utils import timezone
 
+from sam_saas.services import figures as stored_figures
+
 from ..models import CLOSED_STATES, CandidateEvent, ReclamationCandidate
 from .sql import insert_from_select
 from .wording import state_labels
@@ -35,6 +37,9 @@ def actor_label(actor) -> str:
     if actor is None:
         return SYSTEM
     return actor.get_username() if hasattr(actor, "get_username") else str(actor)
+
+
+STALE_FIGURES = (stored_figures.SAVINGS, stored_figures.STALE_REASONS)
 
 
 def unclaimed(now: dt.datetime | None = None) -> Q:
@@ -109,7 +114,10 @@ def transition(
         if getattr(actor, "pk", None) is not None:
             event["actor"] = Value(actor.pk, output_field=models.IntegerField())
         insert_from_select(CandidateEvent, moved, event)
-        return sorted(moved.values_list("pk", flat=True))
+        found = list(moved.values_list("pk", "profile_id"))
+    # The dashboard's savings and stale-seat figures of these profiles are out of date.
+    stored_figures.outdate_after_commit(STALE_FIGURES, {profile for _, profile in found})
+    return sorted(pk for pk, _ in found)
 
 
 def record(candidate_id: int, note: str, actor=None, *, label: str = "") -> None:

@@ -36,6 +36,12 @@ class Person(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("email"), name="%(app_label)s_%(class)s_unique_email_ci"),
         ]
+        indexes = [
+            # The people list's default order, and its e-mail column's: without them a page
+            # of the list sorted half a million people (500 ms).
+            models.Index(fields=["name", "email"], name="sam_person_name_email_idx"),
+            models.Index(fields=["email"], name="sam_person_email_idx"),
+        ]
 
     def __str__(self):
         return f"{self.name} <{self.email}>" if self.name else self.email

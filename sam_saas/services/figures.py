@@ -13,8 +13,10 @@ the registered stale differences), all built on the subscription queryset's defi
   profile when the run has none (:func:`after_job`, on the ``job_finished`` signal);
 - seats re-judged outside a job (a rule saved, a people import, "Return to automatic"), once
   the transaction commits (:func:`after_rejudge`, the ``seats_rejudged`` signal);
+- a candidate moved outside a job (an approval, a user's answer, a reclaim task) drops its
+  profile's savings and stale-seat reasons (:func:`outdate_after_commit`);
 - reading: a published profile without figures yet (a fresh install, a profile just
-  published) or with figures from before this year (freed this year starts again) is
+  published, figures dropped) or with figures from before this year (freed this year starts again) is
   computed once and stored (:func:`read`), so the dashboard never shows a missing profile
   as zero.
 
@@ -182,6 +184,21 @@ def after_job(sender, run: JobRun, **kwargs) -> None:
         refresh(keys, None if run.profile_id is None else [run.profile_id])
     except Exception:
         logger.exception("refreshing the stored figures after job %s failed", run.pk)
+
+
+def outdate_after_commit(keys: Iterable[str], profile_ids: Iterable[int]) -> None:
+    """Something outside a job changed these groups' figures for these profiles (a
+    candidate approved, rejected or reclaimed): once committed, drop their stored figures,
+    so the next view computes them afresh rather than showing the old ones. Dropping, not
+    recomputing: a burst of changes (a reclaim task per seat) then costs one computation,
+    on the next view. Inside a job, its own refresh at the end covers it."""
+    ids = sorted({p for p in profile_ids if p is not None})
+    if in_job() or not ids:
+        return
+    keys = list(keys)
+    transaction.on_commit(
+        lambda: StoredFigures.objects.filter(group__in=keys, profile_id__in=ids).delete()
+    )
 
 
 def after_rejudge(sender, profile_ids=None, **kwargs) -> None:

@@ -45,6 +45,45 @@ def test_it_totals_the_filtered_rows_per_currency(admin_client, profile):
     assert 'id="filtered-total"' in ready_only and "<strong>0</strong>" in ready_only
 
 
+def test_a_list_too_long_to_count_is_not_totalled_under_a_capped_count(
+    admin_client, profile, monkeypatch
+):
+    """Above the paginator's limit the list says "more than N" and does not sum every row
+    (a million candidates), nor print a total under a count that is not the list's."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sam_saas.admin.pagination import BoundedCountPaginator
+
+    monkeypatch.setattr(BoundedCountPaginator, "count_limit", 3)
+    for _ in range(5):
+        candidate(profile, potential_savings=Decimal("120"), currency="USD")
+
+    with CaptureQueriesContext(connection) as queries:
+        page = admin_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "More than 3 candidates listed: their potential saving is totalled once" in page
+    assert "600.00 USD" not in page
+    assert not any("SUM(" in q["sql"] for q in queries.captured_queries)
+
+
+def test_the_state_counts_stop_at_the_paginators_limit(admin_client, profile, monkeypatch):
+    """Each state is counted up to the list's limit, so a million candidates cost no more
+    than ten thousand; a capped figure says so instead of passing for exact."""
+    from sam_saas.admin.pagination import BoundedCountPaginator
+
+    monkeypatch.setattr(BoundedCountPaginator, "count_limit", 3)
+    for _ in range(5):
+        candidate(profile)
+    candidate(profile, state="ready")
+
+    page = admin_client.get(reverse(CHANGELIST)).content.decode()
+
+    assert "Awaiting Approval (more than 3)" in page
+    assert "Ready (1)" in page
+    assert "Open (more than 4)" in page and "All (more than 4)" in page
+
+
 def test_the_confirmation_page_totals_the_selection(admin_client, profile):
     chosen = [
         candidate(profile, potential_savings=Decimal("120"), currency="USD"),

@@ -138,3 +138,27 @@ def test_a_profile_no_longer_published_counts_nowhere(demo):
 
     assert rows == {}
     assert rows == _live(figures.SEATS, timezone.now())
+
+
+def test_a_candidate_moved_outside_a_job_drops_its_profiles_savings(
+    demo, admin_user, django_capture_on_commit_callbacks
+):
+    """A SAM manager's decision shows on the next view: the profile's savings and stale-seat
+    figures are dropped once the move commits, and the next read computes them afresh."""
+    from reclamation.models import OPEN_STATES, ReclamationCandidate
+    from reclamation.services import workflow
+
+    open_candidate = ReclamationCandidate.objects.filter(
+        profile=demo, state__in=OPEN_STATES
+    ).first()
+    before, _ = _stored(figures.SAVINGS)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        moved = workflow.close_skipped([open_candidate.pk], admin_user, "not this one")
+
+    assert moved.done == [open_candidate.pk]
+    assert not StoredFigures.objects.filter(profile=demo, group=figures.SAVINGS).exists()
+    assert StoredFigures.objects.filter(profile=demo, group=figures.SEATS).exists()
+    rows, computed_at = _stored(figures.SAVINGS)
+    assert _json(rows) == _json(_live(figures.SAVINGS, computed_at))
+    assert sum(v["open"] for v in rows.values()) == sum(v["open"] for v in before.values()) - 1
