@@ -3,8 +3,9 @@
 For the rule's own threshold and 30, 60, 90 and 120 days: how many new candidates it would
 raise now, how many seats it flags in all (including seats that already have an open
 candidate), how many of those are stale (low usage or never used: the dashboard's definition)
-and their potential annual savings. One aggregate query grouped by software model
-(costs come from the few entitlements, so they are multiplied in Python); nothing is created.
+and their potential annual savings. One aggregate query grouped by software model and
+whether the seat has an open candidate (costs come from the few entitlements, so they are
+multiplied in Python); nothing is created.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
     days_list = sorted({rule.inactivity_days, *THRESHOLDS})
     rows = {d: PreviewRow(days=d, is_rule_threshold=d == rule.inactivity_days) for d in days_list}
 
-    seats = eligible_seats(rule, now).alias(already_open=has_open_candidate())
+    seats = eligible_seats(rule, now).annotate(already_open=has_open_candidate())
     aggregates = {}
     for days in days_list:
         justification = justification_expression(
@@ -102,14 +103,15 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
         seats = seats.alias(**{f"j{days}": justification})
         flagged = Q(**{f"j{days}__isnull": False})
         aggregates[f"seats_{days}"] = Count("pk", filter=flagged)
-        aggregates[f"new_{days}"] = Count("pk", filter=flagged & Q(already_open=False))
         aggregates[f"stale_{days}"] = Count("pk", filter=Q(**{f"j{days}__in": STALE_KINDS}))
 
     if aggregates:
         costs = entitlement_costs(rule.profile_id, timezone.localdate(now))
         per_model = (
             seats.order_by()
-            .values("software_model_id", "excluded_from_cost")
+            # Grouped by whether the seat has an open candidate, rather than filtering each
+            # threshold's count by it: the EXISTS runs once per seat, not once per threshold.
+            .values("software_model_id", "excluded_from_cost", "already_open")
             .annotate(**aggregates)
         )
         for group in per_model:
@@ -120,7 +122,8 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
                 flagged = group.get(f"seats_{days}") or 0
                 row = rows[days]
                 row.seats += flagged
-                row.candidates += group.get(f"new_{days}") or 0
+                if not group["already_open"]:
+                    row.candidates += flagged
                 row.stale += group.get(f"stale_{days}") or 0
                 if not excluded:
                     row.totals.add_cost(cost, flagged)
