@@ -59,7 +59,7 @@ class ReclamationConfig(AppConfig):
         from sam_saas.signals import download_completed, keep_lifted, seats_rejudged
 
         from . import dashboard, figures, jobs, profile_pages, reports
-        from .services import decisions, premises
+        from .services import decisions, premises, stored_preview
 
         jobs.register()
         pre_delete.connect(
@@ -80,6 +80,7 @@ class ReclamationConfig(AppConfig):
         extensions.register_savings_source(figures.savings_by_position)
         extensions.register_stale_differences(figures.stale_differences_by_profile)
         figures.register_refreshes()
+        stored_preview.register()
         # The live copy of migration 0002's mapping, for ``sync_permission_groups()``.
         permissions.grant(permissions.MANAGER, "reclamation", "*")
         permissions.grant(permissions.APPROVER, "reclamation", "view_*")

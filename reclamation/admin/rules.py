@@ -13,6 +13,7 @@ from sam_saas.admin.unsaved import UnsavedFormMixin
 from ..models import OPEN_STATES, ReclamationRule
 from ..services.preview import preview
 from ..services.savings import render_savings
+from ..services.stored_preview import saved_rule_preview
 
 
 @admin.register(ReclamationRule)
@@ -119,7 +120,9 @@ class ReclamationRuleAdmin(UnsavedFormMixin, StrictModelAdmin):
         if request.method == "GET" and object_id:
             obj = self.get_object(request, unquote(object_id))
             if obj is not None:
-                extra_context["preview"] = preview(obj)
+                # The stored figures (bounded: no aggregate over the seats); "Preview" below
+                # runs the live one for the settings typed in.
+                extra_context["preview"] = saved_rule_preview(obj)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _preview_view(self, request, object_id, form_url, extra_context):

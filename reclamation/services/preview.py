@@ -57,12 +57,19 @@ class Preview:
     message: str = ""
     rule: ReclamationRule | None = None
     now: dt.datetime | None = None
+    # Set when the figures are the stored ones (``stored_preview``): when they describe.
+    computed_at: dt.datetime | None = None
+    stored_comparison: object | None = None
+    compared_at: dt.datetime | None = None
 
     @cached_property
     def comparison(self):
         """How the dashboard's stale seats of this profile compare with its open low-usage and
         never-used candidates, and why they differ (for the saved rule; read by the page
-        only, so previewing costs no extra query)."""
+        only, so previewing costs no extra query). The dashboard's stored comparison when
+        the preview is the stored one."""
+        if self.stored_comparison is not None:
+            return self.stored_comparison
         if self.rule is None or self.rule.profile_id is None:
             return None
         seats = (
@@ -117,16 +124,19 @@ def preview(rule: ReclamationRule, now: dt.datetime | None = None) -> Preview:
                 row.stale += group.get(f"stale_{days}") or 0
                 if not excluded:
                     row.totals.add_cost(cost, flagged)
-    message = (
+    return Preview(
+        rows=list(rows.values()),
+        activity_known=with_activity,
+        message=preview_message(with_activity),
+        rule=rule,
+        now=now,
+    )
+
+
+def preview_message(with_activity: bool) -> str:
+    return (
         ""
         if with_activity
         else "No successful activity pull yet for this profile: only leavers and stale "
         "invitations are counted."
-    )
-    return Preview(
-        rows=list(rows.values()),
-        activity_known=with_activity,
-        message=message,
-        rule=rule,
-        now=now,
     )

@@ -22,6 +22,7 @@ from sam_saas.services import figures as stored_figures
 
 from ..models import CLOSED_STATES, CandidateEvent, ReclamationCandidate
 from .sql import insert_from_select
+from .stored_preview import RULE_PREVIEW
 from .wording import state_labels
 
 State = ReclamationCandidate.State
@@ -39,7 +40,9 @@ def actor_label(actor) -> str:
     return actor.get_username() if hasattr(actor, "get_username") else str(actor)
 
 
-STALE_FIGURES = (stored_figures.SAVINGS, stored_figures.STALE_REASONS)
+# A candidate moved: the dashboard's savings and stale-seat figures and the stored rule
+# preview (its new-candidate counts) of its profile are out of date.
+STALE_FIGURES = (stored_figures.SAVINGS, stored_figures.STALE_REASONS, RULE_PREVIEW)
 
 
 def unclaimed(now: dt.datetime | None = None) -> Q:
@@ -115,7 +118,6 @@ def transition(
             event["actor"] = Value(actor.pk, output_field=models.IntegerField())
         insert_from_select(CandidateEvent, moved, event)
         found = list(moved.values_list("pk", "profile_id"))
-    # The dashboard's savings and stale-seat figures of these profiles are out of date.
     stored_figures.outdate_after_commit(STALE_FIGURES, {profile for _, profile in found})
     return sorted(pk for pk, _ in found)
 

@@ -14,8 +14,9 @@ from calendly_integration.sandbox import start_sandbox
 from calendly_integration.sandbox.demo import set_up
 from reclamation.figures import stale_differences_by_profile
 from reclamation.kinds import JobKind
+from reclamation.services import stored_preview
 from sam_saas import extensions, jobkinds
-from sam_saas.models import JobRun, SoftwareSubscription, StoredFigures
+from sam_saas.models import IntegrationProfile, JobRun, SoftwareSubscription, StoredFigures
 from sam_saas.services import figures, jobs, positions
 from sam_saas.services.positions import EVERYTHING
 
@@ -37,6 +38,9 @@ def _live(key: str, now: dt.datetime) -> dict:
     if key == figures.SAVINGS:
         found = positions.savings(positions.year_start(now))
         return {k: v.as_json() for k, v in found.items()}
+    if key == stored_preview.RULE_PREVIEW:  # the saved rules' live preview
+        published = IntegrationProfile.objects.filter(status=IntegrationProfile.Status.PUBLISHED)
+        return stored_preview.compute(list(published.values_list("pk", flat=True)), now, False)
     stale = SoftwareSubscription.objects.counted().stale(now)
     return {(None, p): c.as_json() for p, c in stale_differences_by_profile(stale, now).items()}
 
@@ -58,7 +62,7 @@ def _json(data):
 def test_the_demo_jobs_leave_the_live_figures(demo):
     """The demo's download, activity pull, identification and reconciliation ran as jobs;
     each group is stored and equals the live count."""
-    for key in (figures.SEATS, figures.SAVINGS, figures.STALE_REASONS):
+    for key in (figures.SEATS, figures.SAVINGS, figures.STALE_REASONS, stored_preview.RULE_PREVIEW):
         rows, computed_at = _stored(key)
         assert computed_at is not None, key
         assert _json(rows) == _json(_live(key, computed_at)), key
