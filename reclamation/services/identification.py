@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from sam_saas.models import IntegrationProfile, SoftwareSubscription
 from sam_saas.money import Cost
-from sam_saas.services.bulk_sql import without_jit
+from sam_saas.services.bulk_sql import with_job_work_mem, without_jit
 
 from ..models import ReclamationCandidate, ReclamationRule
 from .flagging import (
@@ -165,6 +165,7 @@ def identify(now: dt.datetime | None = None, *, profiles=None) -> Identification
     token = uuid.uuid4()
     with transaction.atomic():
         without_jit()
+        with_job_work_mem()
         for rule in rules:
             if problem := rule.days_problem():
                 result.warnings.append(_skipped(rule, problem))

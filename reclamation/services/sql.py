@@ -32,7 +32,10 @@ def insert_from_select(
     SELECT reads the table being inserted into (an anti-join on it, say): in one statement,
     PostgreSQL may plan that read as a scan repeated per row, and each repetition also walks
     the pages the statement has inserted so far, which turns 100,000 rows into hours. (SQLite
-    stages such a statement by itself.)"""
+    stages such a statement by itself.) Only the columns that vary from row to row are
+    staged; the constants (the rule's snapshot, names, the state, the run's token, every
+    default) are written by the INSERT itself: at a million seats the stage was mostly these
+    repeated values, gathered from the parallel workers, written and read back."""
     opts = model._meta
     values: dict[str, models.Expression] = dict(columns)
     for field in opts.concrete_fields:
@@ -46,15 +49,23 @@ def insert_from_select(
     # Annotation names must not clash with the source model's fields (``profile_id`` is on
     # both models), so every target column gets a private alias.
     aliases = {f"_ins_{name}": name for name in values}
+    constants = (
+        {alias for alias, name in aliases.items() if isinstance(values[name], Value)}
+        if staged
+        else set()
+    )
+    if len(constants) == len(aliases):
+        constants = set()
     # No ORDER BY: the rows' order does not matter and sorting 100,000 of them does.
     selecting = queryset.order_by().values(
-        **{alias: values[name] for alias, name in aliases.items()}
+        **{alias: values[name] for alias, name in aliases.items() if alias not in constants}
     )
     compiler = selecting.query.get_compiler(using=selecting.db)
     select_sql, params = compiler.as_sql()
     # The compiler's own select list gives the column order; never assume it.
     selected = [alias for _, _, alias in compiler.select]
-    target = [opts.get_field(aliases[alias]).column for alias in selected]
+    fixed = sorted(constants)
+    target = [opts.get_field(aliases[alias]).column for alias in selected + fixed]
 
     connection = connections[selecting.db]
     quote = connection.ops.quote_name
@@ -66,8 +77,16 @@ def insert_from_select(
         stage = quote(f"stage_{opts.db_table}_{uuid.uuid4().hex[:12]}")
         cursor.execute(f"CREATE TEMPORARY TABLE {stage} AS {select_sql}", params)
         try:
-            columns_sql = ", ".join(quote(alias) for alias in selected)
-            cursor.execute(into + f"SELECT {columns_sql} FROM {stage}")  # noqa: S608
+            columns = [quote(alias) for alias in selected]
+            constant_params: list = []
+            for alias in fixed:
+                sql, value_params = compiler.compile(values[aliases[alias]])
+                columns.append(sql)
+                constant_params.extend(value_params)
+            cursor.execute(
+                into + f"SELECT {', '.join(columns)} FROM {stage}",  # noqa: S608
+                constant_params,
+            )
             return cursor.rowcount
         finally:
             cursor.execute(f"DROP TABLE {stage}")

@@ -157,10 +157,25 @@ def census() -> dict:
 
 def analyze() -> None:
     """Fresh planner statistics and a vacuumed visibility map, as autovacuum keeps a live
-    database (without them the planner takes the new million rows for an empty table)."""
+    database (without them the planner takes the new million rows for an empty table).
+
+    The small tables are analyzed too: a never-analyzed profile table is estimated at one
+    published profile, and the planner then scans the seats once per profile through the
+    profile index instead of once in parallel (the dashboard's seat counts took 3.9 s at 1M
+    instead of 0.5 s). A live database's autovacuum analyzes them as profiles change."""
+    big = {model._meta.db_table for model in _big_tables()}
+    small = sorted(
+        model._meta.db_table
+        for label in ("sam_saas", "reclamation")
+        if apps.is_installed(label)
+        for model in apps.get_app_config(label).get_models()
+        if model._meta.db_table not in big and model._meta.managed
+    )
     with connection.cursor() as cursor:
-        for model in _big_tables():
-            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+        for table in sorted(big):
+            cursor.execute(f"VACUUM ANALYZE {connection.ops.quote_name(table)}")
+        for table in small:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def remove() -> None:
