@@ -157,6 +157,7 @@ class Command(BaseCommand):
         built = time.perf_counter() - started
         data.analyze()
         total = time.perf_counter() - started
+        info["steps"]["commit"] = round(built - sum(info["steps"].values()), 2)
         steps = ", ".join(f"{name} {seconds:.1f}" for name, seconds in info["steps"].items())
         return Figure(
             "Building the data set",
