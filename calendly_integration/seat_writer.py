@@ -274,23 +274,9 @@ INSERT_COLUMNS = (
     "last_activity_evidence",
     *COMPARED,
 )
-UPDATED_FIELDS = [
-    "user_principal_name",
-    "user_name",
-    "external_user_id",
-    "kind",
-    "role",
-    "status",
-    "external_created_at",
-    "identifier",
-    "software_model",
-    "person",
-    "excluded_from_cost",
-    "cost_exclusion_reason",
-    "excluded_from_reclamation",
-    "reclamation_exclusion_reason",
-    "updated_at",
-]
+# What a changed seat's row is saved with: the compared columns (``bulk_update`` takes their
+# attribute names, ``person_id`` as well as ``person``) and the time of the change.
+UPDATED_FIELDS = [*COMPARED, "updated_at"]
 
 
 # Positions in a stored row, which is (pk, *COMPARED, *BY_HAND).
