@@ -10,6 +10,7 @@ import contextvars
 import datetime as dt
 import logging
 import time
+from collections.abc import Callable
 from contextlib import contextmanager, suppress
 
 from django.conf import settings
@@ -35,6 +36,10 @@ class JobAlreadyOpen(Exception):
 
 _handler_running: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "job_handler_running", default=False
+)
+# What the running job's handler asked to do once the run is recorded (:func:`after_success`).
+_follow_ups: contextvars.ContextVar[list | None] = contextvars.ContextVar(
+    "job_follow_ups", default=None
 )
 
 
@@ -242,20 +247,39 @@ def recording(run: JobRun):
 
 def execute(run_id: int, *, redelivered: bool = False) -> JobRun | None:
     """Claim the run and execute its handler. Called by the Celery task and by
-    :func:`run_now`."""
+    :func:`run_now`. What the handler asked to do after it (:func:`after_success`) runs once
+    the run is recorded as succeeded."""
     run = claim(run_id, redelivered=redelivered)
     if run is None:
         logger.info("job %s is not queued any more; nothing to do", run_id)
         return None
     token = _handler_running.set(True)
+    follow_ups: list[Callable[[], None]] = []
+    queued = _follow_ups.set(follow_ups)
     try:
         with recording(run):
             jobkinds.handler_for(run.kind)(run)
     finally:
+        _follow_ups.reset(queued)
         _handler_running.reset(token)
+    if run.status == JobRun.Status.SUCCEEDED:
+        for follow_up in follow_ups:
+            follow_up()
     # The dashboard's stored figures refresh what this kind changed (services.figures).
     job_finished.send(sender=JobRun, run=run)
     return run
+
+
+def after_success(follow_up: Callable[[], None]) -> None:
+    """Run ``follow_up`` once the running job is recorded as succeeded (at once outside a
+    job). The daily refresh queues its next step this way: queued from inside the handler,
+    a worker (or the inline runner) could start the next step before this run's end is
+    recorded, and the chain's job results would overlap."""
+    pending = _follow_ups.get()
+    if pending is None:
+        follow_up()
+    else:
+        pending.append(follow_up)
 
 
 def handler_running() -> bool:
@@ -294,10 +318,14 @@ def run_download(run: JobRun) -> None:
     download_completed.send(sender=type(profile), profile=profile, run=run)
     if run.trigger == JobRun.Trigger.SCHEDULE:
         if profile.activity_enabled:
-            with suppress(JobAlreadyOpen):
-                enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
+            after_success(lambda: queue_activity(profile))
         else:
-            queue_refresh_steps(profile)
+            after_success(lambda: queue_refresh_steps(profile))
+
+
+def queue_activity(profile: IntegrationProfile) -> None:
+    with suppress(JobAlreadyOpen):
+        enqueue(profile, JobRun.Kind.ACTIVITY, JobRun.Trigger.SCHEDULE)
 
 
 def run_activity(run: JobRun) -> None:
@@ -306,7 +334,7 @@ def run_activity(run: JobRun) -> None:
     profile = run.profile
     get_connector(profile.provider).pull_activity(profile, run)
     if run.trigger == JobRun.Trigger.SCHEDULE:
-        queue_refresh_steps(profile)
+        after_success(lambda: queue_refresh_steps(profile))
 
 
 def queue_refresh_steps(profile: IntegrationProfile) -> None:

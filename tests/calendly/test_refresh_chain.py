@@ -101,3 +101,27 @@ def test_the_profile_page_shows_each_scheduled_kind_with_next_and_last_run(
     profile.save()
     html = admin_client.get(url).content.decode()
     assert "not scheduled: the profile is Draft" in html
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_step_starts_after_the_step_before_is_recorded_finished(make_pat_profile):
+    """Outside a test transaction the next step is handed over as soon as it is queued, as a
+    worker takes it: queued from inside the download's handler, the activity pull started
+    before the download's end was recorded (a flaky worker test caught it by 1.4 ms)."""
+    profile = make_pat_profile()
+    jobs.run_now(profile, JobRun.Kind.DOWNLOAD, JobRun.Trigger.SCHEDULE)
+    download, activity, identification = JobRun.objects.filter(profile=profile).order_by("id")
+    assert [download.kind, activity.kind, identification.kind] == [
+        "download",
+        "activity",
+        JobKind.PROFILE_CANDIDATES,
+    ]
+    assert {download.status, activity.status, identification.status} == {"succeeded"}
+    assert download.finished_at <= activity.started_at
+    assert activity.finished_at <= identification.started_at
+
+
+def test_a_follow_up_outside_a_job_runs_at_once():
+    ran = []
+    jobs.after_success(lambda: ran.append(True))
+    assert ran == [True]
