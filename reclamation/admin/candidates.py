@@ -17,7 +17,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.text import capfirst
 
 from sam_saas.admin.export import ExportCsvMixin
 from sam_saas.admin.filters import DirectoryDepartmentFilter, IndexedRelatedOnlyFilter
@@ -292,7 +291,6 @@ class ReclamationCandidateAdmin(
             "title": action.title,
             "opts": self.opts,
             "app_label": self.opts.app_label,
-            "verbose_name_plural": capfirst(self.opts.verbose_name_plural),
             "rows": rows,
             "eligible": sum(1 for c in candidates if action.applies_to(c)),
             "selection_total": potential_total(

@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.text import capfirst
 
 from sam_saas.models import SoftwareSubscription
 
@@ -46,7 +45,6 @@ def propose_for_reclamation(modeladmin, request, queryset):
         "title": "Propose for reclamation",
         "opts": opts,
         "app_label": opts.app_label,
-        "verbose_name_plural": capfirst(opts.verbose_name_plural),
         "rows": [(s, proposals.describe(s, open_ids)) for s in subscriptions],
         "justification": justification,
         "error": error,

@@ -6,7 +6,6 @@ from django.template.defaultfilters import pluralize
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.text import capfirst
 
 from ..models import Publisher, SoftwareModel, SoftwareSubscription, SubscriptionIdentifier
 from ..services import mapping
@@ -377,7 +376,6 @@ class SubscriptionIdentifierAdmin(ExportCsvMixin, StrictModelAdmin):
             "title": "Map to software model",
             "opts": self.opts,
             "app_label": self.opts.app_label,
-            "verbose_name_plural": capfirst(self.opts.verbose_name_plural),
             "identifiers": identifiers,
             "subscription_total": sum(i.subscription_count for i in identifiers),
             "form": form,
